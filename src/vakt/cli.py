@@ -1,0 +1,23 @@
+"""The ``vakt`` command line. Each area registers its commands here with one line."""
+
+from __future__ import annotations
+
+import typer
+
+from vakt import __version__
+
+app = typer.Typer(
+    name="vakt",
+    help="vakt: self-hosted home security (hub, web app, lock/gateway/camera emulators).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the vakt version."""
+    typer.echo(__version__)
+
+
+# Areas add their commands below, one import + one registration each.
