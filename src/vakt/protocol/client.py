@@ -1,0 +1,237 @@
+"""A reusable async MQTT device client (gateway and camera emulators): availability, state, events, commands.
+
+Connects with the device's credentials, sets the last will ``offline`` and publishes a retained
+``online`` on each serial it speaks for, republishes the last retained state after a reconnect,
+publishes events at QoS 1 (returns only once the broker has acknowledged them), and answers every
+command with exactly one Ack. Malformed commands are logged and answered with an error Ack when an
+id can be read; a replayed command id is not executed again, its first Ack is re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiomqtt
+
+from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, decode, encode
+from vakt.protocol.topics import Channel, parse_topic, topic
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[str, Command], Awaitable[dict[str, Any] | None]]
+"""Called with (serial the command was sent to, command); returns the Ack's result or raises."""
+
+
+class CommandError(Exception):
+    """Raised by a command handler: the command is refused with this message as the Ack's error."""
+
+
+class DeviceOffline(ConnectionError):
+    """The device is not connected to the broker right now."""
+
+
+def _id_of(payload: bytes) -> str | None:
+    """The id of a command that failed validation, when one can still be read from it."""
+    try:
+        raw = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    return ident if isinstance(ident, str) and 8 <= len(ident) <= 64 else None
+
+
+class DeviceClient:
+    """One MQTT connection speaking for ``serial`` and for the serials it relays (a gateway's locks)."""
+
+    def __init__(
+        self,
+        *,
+        serial: str,
+        password: str,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        handler: CommandHandler | None = None,
+        relayed_serials: Iterable[str] = (),
+        keepalive: int = 15,
+        reconnect_min: float = 0.2,
+        reconnect_max: float = 10.0,
+        max_command_age: float = 120.0,
+        replay_cache: int = 512,
+    ) -> None:
+        topic(serial, Channel.CMD)  # validates the serial
+        self.serial = serial
+        self._password = password
+        self.host, self.port = host, port
+        self._handler = handler
+        self._serials: list[str] = [serial]
+        for extra in relayed_serials:
+            self._add_serial_local(extra)
+        self._keepalive = keepalive
+        self._reconnect = (reconnect_min, reconnect_max)
+        self._max_age = max_command_age
+        self._acks: OrderedDict[str, Ack] = OrderedDict()
+        self._replay_cache = replay_cache
+        self._states: dict[str, bytes] = {}
+        self._client: aiomqtt.Client | None = None
+        self._on_connect: list[Callable[[], None]] = []
+        self.connected = asyncio.Event()
+
+    @property
+    def serials(self) -> tuple[str, ...]:
+        return tuple(self._serials)
+
+    def on_connect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (synchronously) after every successful (re)connection."""
+        self._on_connect.append(callback)
+
+    def _add_serial_local(self, serial: str) -> bool:
+        topic(serial, Channel.CMD)
+        if serial in self._serials:
+            return False
+        self._serials.append(serial)
+        return True
+
+    async def add_serial(self, serial: str) -> None:
+        """Start speaking for another device (a newly paired lock): its commands and availability."""
+        if self._add_serial_local(serial) and self._client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._announce(self._client, serial)
+
+    async def run(self) -> None:
+        """Stay connected until cancelled, reconnecting with jittered exponential backoff."""
+        delay = self._reconnect[0]
+        try:
+            while True:
+                try:
+                    await self._session()
+                except aiomqtt.MqttError as exc:
+                    log.warning("%s: broker %s:%s unreachable or lost (%s); retrying in %.1f s",
+                                self.serial, self.host, self.port, exc, delay)
+                else:
+                    delay = self._reconnect[0]
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self._reconnect[1])
+        finally:
+            await self._say_goodbye()
+
+    async def _session(self) -> None:
+        will = aiomqtt.Will(topic(self.serial, Channel.AVAILABILITY),
+                            encode(Availability(status="offline")), qos=1, retain=True)
+        async with aiomqtt.Client(self.host, self.port, username=self.serial, password=self._password,
+                                  identifier=f"vakt-{self.serial}", will=will, keepalive=self._keepalive,
+                                  timeout=10) as client:
+            for serial in list(self._serials):
+                await self._announce(client, serial)
+            self._client = client
+            self.connected.set()
+            log.info("%s: connected to %s:%s", self.serial, self.host, self.port)
+            for callback in self._on_connect:
+                callback()
+            try:
+                async for message in client.messages:
+                    await self._dispatch(message.topic.value, bytes(message.payload or b""))
+            finally:
+                self._client = None
+                self.connected.clear()
+
+    async def _announce(self, client: aiomqtt.Client, serial: str) -> None:
+        await client.subscribe(topic(serial, Channel.CMD), qos=1)
+        await client.publish(topic(serial, Channel.AVAILABILITY), encode(Availability(status="online")),
+                             qos=1, retain=True)
+        if serial in self._states:
+            await client.publish(topic(serial, Channel.STATE), self._states[serial], qos=1, retain=True)
+
+    async def _say_goodbye(self) -> None:
+        client, self._client = self._client, None
+        self.connected.clear()
+        if client is None:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, asyncio.CancelledError):
+            for serial in self._serials:
+                await client.publish(topic(serial, Channel.AVAILABILITY),
+                                     encode(Availability(status="offline")), qos=1, retain=True, timeout=2)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    def _require_client(self) -> aiomqtt.Client:
+        if self._client is None:
+            raise DeviceOffline(f"{self.serial} is not connected to the broker")
+        return self._client
+
+    async def publish_state(self, serial: str, state: dict[str, Any]) -> None:
+        """Remember and (when connected) publish the retained state of ``serial``."""
+        payload = json.dumps(state, separators=(",", ":"), default=str).encode()
+        self._states[serial] = payload
+        if self._client is None:
+            return
+        try:
+            await self._client.publish(topic(serial, Channel.STATE), payload, qos=1, retain=True, timeout=5)
+        except aiomqtt.MqttError as exc:
+            log.info("%s: state not published now (%s); republished on reconnect", serial, exc)
+
+    async def publish_event(self, event: Event, timeout: float = 10.0) -> None:
+        """Publish at QoS 1; returns once the broker acknowledged it, else raises DeviceOffline."""
+        client = self._require_client()
+        try:
+            await client.publish(topic(event.source, Channel.EVENT), encode(event), qos=1, timeout=timeout)
+        except aiomqtt.MqttError as exc:
+            raise DeviceOffline(f"event {event.id} not acknowledged by the broker: {exc}") from exc
+
+    async def send_ack(self, serial: str, ack: Ack) -> None:
+        client = self._require_client()
+        try:
+            await client.publish(topic(serial, Channel.ACK), encode(ack), qos=1, timeout=5)
+        except aiomqtt.MqttError as exc:
+            log.warning("%s: ack %s lost (%s)", serial, ack.id, exc)
+
+    async def _dispatch(self, name: str, payload: bytes) -> None:
+        parsed = parse_topic(name)
+        if parsed is None or parsed.channel is not Channel.CMD or parsed.serial not in self._serials:
+            log.warning("%s: ignoring message on unexpected topic %s", self.serial, name)
+            return
+        ack = await self._execute(parsed.serial, payload)
+        if ack is not None:
+            await self.send_ack(parsed.serial, ack)
+
+    async def _execute(self, serial: str, payload: bytes) -> Ack | None:
+        try:
+            command = decode(Command, payload)
+        except ProtocolError as exc:
+            ident = _id_of(payload)
+            log.warning("%s: malformed command (%s)%s", serial, exc, "" if ident else "; no id, not answered")
+            return Ack(id=ident, ok=False, error=str(exc)) if ident else None
+        if command.id in self._acks:
+            log.info("%s: command %s replayed; re-sending its ack without executing", serial, command.id)
+            return self._acks[command.id]
+        ack = await self._run_handler(serial, command)
+        self._acks[command.id] = ack
+        while len(self._acks) > self._replay_cache:
+            self._acks.popitem(last=False)
+        return ack
+
+    async def _run_handler(self, serial: str, command: Command) -> Ack:
+        if command.target != serial:
+            return Ack(id=command.id, ok=False, error=f"command target {command.target} sent to {serial}")
+        age = (datetime.now(UTC) - command.ts).total_seconds()
+        if age > self._max_age:
+            return Ack(id=command.id, ok=False, error=f"command expired ({age:.0f} s old)")
+        if self._handler is None:
+            return Ack(id=command.id, ok=False, error=f"unknown command {command.name}")
+        try:
+            result = await self._handler(serial, command)
+        except CommandError as exc:
+            log.info("%s: %s refused: %s", serial, command.name, exc)
+            return Ack(id=command.id, ok=False, error=str(exc))
+        except Exception:
+            log.exception("%s: %s failed", serial, command.name)
+            return Ack(id=command.id, ok=False, error=f"{command.name} failed inside the device")
+        return Ack(id=command.id, ok=True, result=result or {})

@@ -1,0 +1,45 @@
+"""Device MQTT credentials, derived from the verification code printed on the device's QR label.
+
+username = the serial; password = base64url(HKDF-SHA256(code, salt="vakt/v1", info=MQTT_INFO, 24 bytes)).
+The hub, having scanned the QR code, registers the same pair with the broker; the code itself never
+travels over the network.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vakt.protocol.qr import DeviceLabel
+
+HKDF_SALT = b"vakt/v1"
+MQTT_INFO = b"vakt mqtt password v1"
+
+
+def derive_key(code: str, info: bytes, length: int = 32) -> bytes:
+    """A key for one purpose (``info``) derived from a device's verification code."""
+    if not code:
+        raise ValueError("verification code must not be empty")
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=HKDF_SALT, info=info).derive(code.encode())
+
+
+def device_password(code: str) -> str:
+    """The MQTT password of the device whose verification code is ``code``."""
+    return base64.urlsafe_b64encode(derive_key(code, MQTT_INFO, 24)).decode().rstrip("=")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCredentials:
+    username: str
+    password: str
+
+    @classmethod
+    def derive(cls, serial: str, code: str) -> DeviceCredentials:
+        return cls(username=serial, password=device_password(code))
+
+    @classmethod
+    def from_label(cls, label: DeviceLabel) -> DeviceCredentials:
+        return cls.derive(label.serial, label.code)
