@@ -81,6 +81,7 @@ class DeviceClient:
         self._replay_cache = replay_cache
         self._states: dict[str, bytes] = {}
         self._client: aiomqtt.Client | None = None
+        self._session_started = False
         self._on_connect: list[Callable[[], None]] = []
         self.connected = asyncio.Event()
 
@@ -108,19 +109,17 @@ class DeviceClient:
     async def run(self) -> None:
         """Stay connected until cancelled, reconnecting with jittered exponential backoff."""
         delay = self._reconnect[0]
-        try:
-            while True:
-                try:
-                    await self._session()
-                except aiomqtt.MqttError as exc:
-                    log.warning("%s: broker %s:%s unreachable or lost (%s); retrying in %.1f s",
-                                self.serial, self.host, self.port, exc, delay)
-                else:
+        while True:
+            self._session_started = False
+            try:
+                await self._session()
+            except aiomqtt.MqttError as exc:
+                if self._session_started:  # a working connection was lost: retry soon
                     delay = self._reconnect[0]
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self._reconnect[1])
-        finally:
-            await self._say_goodbye()
+                log.warning("%s: broker %s:%s unreachable or lost (%s); retrying in %.1f s",
+                            self.serial, self.host, self.port, exc, delay)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self._reconnect[1])
 
     async def _session(self) -> None:
         will = aiomqtt.Will(topic(self.serial, Channel.AVAILABILITY),
@@ -131,6 +130,7 @@ class DeviceClient:
             for serial in list(self._serials):
                 await self._announce(client, serial)
             self._client = client
+            self._session_started = True
             self.connected.set()
             log.info("%s: connected to %s:%s", self.serial, self.host, self.port)
             for callback in self._on_connect:
@@ -138,6 +138,9 @@ class DeviceClient:
             try:
                 async for message in client.messages:
                     await self._dispatch(message.topic.value, bytes(message.payload or b""))
+            except asyncio.CancelledError:
+                await self._say_goodbye(client)  # a clean stop: the will only covers a lost connection
+                raise
             finally:
                 self._client = None
                 self.connected.clear()
@@ -149,12 +152,10 @@ class DeviceClient:
         if serial in self._states:
             await client.publish(topic(serial, Channel.STATE), self._states[serial], qos=1, retain=True)
 
-    async def _say_goodbye(self) -> None:
-        client, self._client = self._client, None
+    async def _say_goodbye(self, client: aiomqtt.Client) -> None:
+        self._client = None
         self.connected.clear()
-        if client is None:
-            return
-        with contextlib.suppress(aiomqtt.MqttError, asyncio.CancelledError):
+        with contextlib.suppress(aiomqtt.MqttError):
             for serial in self._serials:
                 await client.publish(topic(serial, Channel.AVAILABILITY),
                                      encode(Availability(status="offline")), qos=1, retain=True, timeout=2)

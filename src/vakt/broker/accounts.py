@@ -1,0 +1,129 @@
+"""Who may connect to the broker and which topics each account may touch.
+
+One model renders both the Mosquitto password/ACL files and the embedded broker's checks. Passwords
+are kept only as Mosquitto's PBKDF2-SHA512 hashes (``$7$<iterations>$<salt>$<hash>``), never in clear.
+A device account may touch only ``vakt/v1/<serial>/#`` for its own serial and, for a gateway, the
+serials of its paired locks; the hub account is privileged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from vakt.protocol.topics import PREFIX, SERIAL_PATTERN
+
+PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes
+HUB_USERNAME = "hub"
+
+
+def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS, salt: bytes | None = None) -> str:
+    """A Mosquitto 2 ``$7$`` password hash (PBKDF2-HMAC-SHA512, 12-byte salt, 64-byte key)."""
+    salt = salt if salt is not None else os.urandom(12)
+    key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Check a password against a ``$7$`` hash in constant time; False for any malformed hash."""
+    try:
+        _, kind, iterations, salt, key = encoded.split("$")
+        if kind != "7":
+            return False
+        expected = base64.b64decode(key, validate=True)
+        got = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt, validate=True),
+                                  int(iterations), len(expected))
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+class DeviceAccount(BaseModel):
+    username: str = Field(pattern=SERIAL_PATTERN.pattern, description="the device serial")
+    password_hash: str
+    serials: list[str] = Field(description="serials whose topics it may touch: its own first, then relayed")
+
+
+class BrokerAccounts(BaseModel):
+    """The broker's accounts: one privileged hub user and one account per device."""
+
+    hub_username: str = HUB_USERNAME
+    hub_password_hash: str
+    devices: list[DeviceAccount] = Field(default_factory=list)
+
+    @classmethod
+    def create(cls, hub_password: str, hub_username: str = HUB_USERNAME) -> BrokerAccounts:
+        return cls(hub_username=hub_username, hub_password_hash=hash_password(hub_password))
+
+    def device(self, username: str) -> DeviceAccount | None:
+        return next((d for d in self.devices if d.username == username), None)
+
+    def set_device(self, serial: str, password: str, relayed: Sequence[str] = ()) -> DeviceAccount:
+        """Add or replace a device account (its password derived from its verification code)."""
+        if serial == self.hub_username:
+            raise ValueError(f"device serial {serial!r} clashes with the hub user")
+        serials = [serial, *[s for s in relayed if s != serial]]
+        for s in serials:
+            if not SERIAL_PATTERN.match(s):
+                raise ValueError(f"invalid device serial {s!r}")
+        account = DeviceAccount(username=serial, password_hash=hash_password(password), serials=serials)
+        self.devices = [d for d in self.devices if d.username != serial] + [account]
+        return account
+
+    def allow_relay(self, gateway: str, serial: str) -> None:
+        """Let a gateway's account also touch a paired lock's topics (G5)."""
+        account = self.device(gateway)
+        if account is None:
+            raise KeyError(f"no broker account for gateway {gateway}")
+        if not SERIAL_PATTERN.match(serial):
+            raise ValueError(f"invalid device serial {serial!r}")
+        if serial not in account.serials:
+            account.serials.append(serial)
+
+    def remove_device(self, serial: str) -> None:
+        self.devices = [d for d in self.devices if d.username != serial]
+        for account in self.devices:
+            if serial in account.serials[1:]:
+                account.serials.remove(serial)
+
+    def authenticate(self, username: str | None, password: str | None) -> bool:
+        if not username or password is None:
+            return False
+        if username == self.hub_username:
+            return verify_password(password, self.hub_password_hash)
+        account = self.device(username)
+        return account is not None and verify_password(password, account.password_hash)
+
+    def may_access(self, username: str | None, topic: str) -> bool:
+        """Whether ``username`` may publish to, subscribe to or receive ``topic`` (a name or filter)."""
+        if not username:
+            return False
+        if username == self.hub_username:
+            return not topic.startswith("$")
+        account = self.device(username)
+        if account is None:
+            return False
+        levels = topic.split("/")
+        return len(levels) >= 4 and "/".join(levels[:2]) == PREFIX and levels[2] in account.serials
+
+    def save(self, path: Path) -> None:
+        """Write atomically: the file holds either the old or the new accounts, never half of them."""
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(self.model_dump_json(indent=2))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> BrokerAccounts:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
