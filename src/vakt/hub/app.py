@@ -1,0 +1,113 @@
+"""The hub's FastAPI app: one router per area, services started in the lifespan, migrations at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from vakt import __version__
+from vakt.broker.accounts import BrokerAccounts
+from vakt.hub import migrate
+from vakt.hub.broker_sync import BrokerSync
+from vakt.hub.bus import EventBus
+from vakt.hub.db import make_engine, make_sessionmaker
+from vakt.hub.errors import install_error_handlers
+from vakt.hub.mqtt import HubMqtt
+from vakt.hub.ratelimit import FailureLimiter
+from vakt.hub.routers import auth, devices, health, locks, shares, ws
+from vakt.hub.secretbox import SecretBox
+from vakt.hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+# One line per area: its router (each router carries its own /api/... prefix).
+ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    devices.router,
+    shares.router,
+    locks.router,
+    ws.router,
+]
+
+# A service is started after the database, bus and MQTT are up, and stopped (in reverse) before them.
+# Signature: service(app) -> async context manager; it finds settings, sessionmaker, bus, mqtt on app.state.
+Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+SERVICES: list[Service] = [
+    locks.service,
+]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: HubSettings = app.state.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    await migrate.upgrade(engine)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.bus = EventBus(app.state.sessionmaker)
+    app.state.broker_sync = _broker_sync(app)
+    async with app.state.sessionmaker() as session:
+        await app.state.broker_sync.sync(session)
+    app.state.mqtt = HubMqtt(settings, app.state.sessionmaker, app.state.bus)
+    if settings.mqtt_enabled:
+        await app.state.mqtt.start()
+    try:
+        async with AsyncExitStack() as stack:
+            for service in app.state.services:
+                await stack.enter_async_context(service(app))
+            log.info("hub ready (database %s)", engine.url.render_as_string(hide_password=True))
+            yield
+    finally:
+        await app.state.mqtt.stop()
+        await engine.dispose()
+
+
+def _broker_sync(app: FastAPI) -> BrokerSync:
+    settings: HubSettings = app.state.settings
+    accounts: BrokerAccounts | None = app.state.broker_accounts
+    if (
+        accounts is None
+        and settings.broker_accounts_file is not None
+        and settings.broker_accounts_file.exists()
+    ):
+        accounts = BrokerAccounts.load(settings.broker_accounts_file)
+    return BrokerSync(
+        accounts,
+        SecretBox.from_key_file(settings.data_dir / "hub.key"),
+        accounts_file=settings.broker_accounts_file,
+        mosquitto_dir=settings.mosquitto_dir,
+        mosquitto_port=settings.mqtt_port,
+        mosquitto_pid_file=settings.mosquitto_pid_file,
+    )
+
+
+def create_app(
+    settings: HubSettings | None = None,
+    services: list[Service] | None = None,
+    broker_accounts: BrokerAccounts | None = None,
+) -> FastAPI:
+    """The hub app. ``services`` replaces the default SERVICES list (tests); ``broker_accounts`` is the
+    live account list of an embedded broker, kept in sync with the hub's devices."""
+    app = FastAPI(title="vakt hub", version=__version__, lifespan=_lifespan)
+    app.state.settings = settings or HubSettings()
+    app.state.broker_accounts = broker_accounts
+    app.state.services = list(SERVICES if services is None else services)
+    app.state.login_limiter = FailureLimiter(
+        app.state.settings.login_max_failures, app.state.settings.login_window_s
+    )
+    # Per client address a few accounts may be tried, so the address gets a larger allowance.
+    app.state.address_limiter = FailureLimiter(
+        4 * app.state.settings.login_max_failures, app.state.settings.login_window_s
+    )
+    app.state.pin_limiter = FailureLimiter(
+        app.state.settings.pin_max_failures, app.state.settings.pin_window_s
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

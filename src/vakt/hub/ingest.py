@@ -1,0 +1,210 @@
+"""Device messages into the database: validation, de-duplication by event id (G7), state and availability."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vakt.hub.db import utcnow
+from vakt.hub.models.devices import Device, DeviceEvent
+from vakt.protocol import Availability, Channel, Event, ProtocolError, decode
+from vakt.protocol.messages import MAX_PAYLOAD_BYTES
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(Exception):
+    """A message the hub refuses; ``reason`` is a short counter key, the message says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    serial: str
+    channel: Channel
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class IngestStats:
+    received: int = 0
+    stored_events: int = 0
+    states: int = 0
+    availability: int = 0
+    acks: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "stored_events": self.stored_events,
+            "states": self.states,
+            "availability": self.availability,
+            "acks": self.acks,
+            "rejected": dict(self.rejected),
+        }
+
+
+def decode_state(payload: bytes) -> dict[str, Any]:
+    """A device's retained state: a JSON object that names its ``kind``."""
+    import json
+
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        state = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"invalid state: not JSON ({exc})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("kind"), str):
+        raise ProtocolError("invalid state: a JSON object with a 'kind' is required")
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    id: int
+    serial: str
+    parent_id: int | None
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one batch of messages changed, for the hooks and the bus once it is committed."""
+
+    events: list[tuple[DeviceRef, Event]] = field(default_factory=list)
+    states: dict[int, tuple[DeviceRef, dict[str, Any]]] = field(default_factory=dict)
+    availability: dict[int, tuple[DeviceRef, bool]] = field(default_factory=dict)
+
+
+class DeviceDirectory:
+    """Serial -> device lookups with a cache; the ingest path must not query per message."""
+
+    def __init__(self) -> None:
+        self._by_serial: dict[str, DeviceRef] = {}
+        self._by_id: dict[int, DeviceRef] = {}
+
+    def forget(self, serial: str | None = None) -> None:
+        if serial is None:
+            self._by_serial.clear()
+            self._by_id.clear()
+        elif (ref := self._by_serial.pop(serial, None)) is not None:
+            self._by_id.pop(ref.id, None)
+
+    async def resolve(self, session: AsyncSession, serials: set[str]) -> dict[str, DeviceRef]:
+        missing = [s for s in serials if s not in self._by_serial]
+        if missing:
+            rows = await session.execute(
+                select(Device.id, Device.serial, Device.parent_id).where(Device.serial.in_(missing))
+            )
+            for device_id, serial, parent_id in rows.tuples():
+                ref = DeviceRef(device_id, serial, parent_id)
+                self._by_serial[serial] = ref
+                self._by_id[device_id] = ref
+        return {s: self._by_serial[s] for s in serials if s in self._by_serial}
+
+    def by_id(self, device_id: int) -> DeviceRef | None:
+        return self._by_id.get(device_id)
+
+
+def _validate_event(ref: DeviceRef, known: dict[str, DeviceRef], payload: bytes) -> Event:
+    event = decode(Event, payload)
+    if event.source != ref.serial:
+        # A gateway may report on a paired lock's behalf; anything else is refused.
+        source = known.get(event.source)
+        if source is None or source.parent_id != ref.id:
+            raise Rejected("source_mismatch", f"event source {event.source!r} is not {ref.serial!r}")
+    return event
+
+
+async def store_batch(
+    session: AsyncSession, directory: DeviceDirectory, items: list[Incoming], stats: IngestStats
+) -> Batch:
+    """Validate and store a batch of event/state/availability messages in one transaction."""
+    serials = {i.serial for i in items}
+    known = await directory.resolve(session, serials)
+    batch = Batch()
+    events: dict[str, tuple[DeviceRef, Event, datetime]] = {}
+    for item in items:
+        try:
+            ref = known.get(item.serial)
+            if ref is None:
+                raise Rejected("unknown_device", f"no device with serial {item.serial!r}")
+            if item.channel is Channel.EVENT:
+                event = _validate_event(ref, known, item.payload)
+                if event.id in events:
+                    raise Rejected("duplicate", f"event {event.id} repeated")
+                target = known.get(event.source, ref)
+                events[event.id] = (target, event, item.received_at)
+            elif item.channel is Channel.STATE:
+                batch.states[ref.id] = (ref, decode_state(item.payload))
+            elif item.channel is Channel.AVAILABILITY:
+                batch.availability[ref.id] = (ref, decode(Availability, item.payload).status == "online")
+        except ProtocolError as exc:
+            reason = "oversized" if "exceeds" in str(exc) else "malformed"
+            _reject(stats, reason, item, str(exc))
+        except Rejected as exc:
+            _reject(stats, exc.reason, item, str(exc))
+    if events:
+        inserted = await _insert_events(session, list(events.values()))
+        for event_id, (ref, event, _) in events.items():
+            if event_id in inserted:
+                batch.events.append((ref, event))
+            else:
+                stats.rejected["duplicate"] += 1
+                log.warning("rejected event %s from %s: duplicate (already stored)", event_id, ref.serial)
+        stats.stored_events += len(inserted)
+    now = utcnow()
+    for device_id, (_, state) in batch.states.items():
+        await session.execute(
+            update(Device).where(Device.id == device_id).values(state=state, last_seen_at=now)
+        )
+        stats.states += 1
+    for device_id, (_, online) in batch.availability.items():
+        await session.execute(
+            update(Device).where(Device.id == device_id).values(online=online, last_seen_at=now)
+        )
+        stats.availability += 1
+    await session.commit()
+    return batch
+
+
+async def _insert_events(session: AsyncSession, rows: list[tuple[DeviceRef, Event, datetime]]) -> set[str]:
+    """Insert events, skipping ids already stored; returns the ids inserted now."""
+    values = [
+        {
+            "event_id": event.id,
+            "device_id": ref.id,
+            "type": event.type,
+            "ts": event.ts,
+            "received_at": received_at,
+            "data": event.data,
+        }
+        for ref, event, received_at in rows
+    ]
+    dialect = session.get_bind().dialect.name
+    statement: Any
+    if dialect == "sqlite":
+        statement = sqlite_insert(DeviceEvent).on_conflict_do_nothing(index_elements=["event_id"])
+    elif dialect == "postgresql":
+        statement = pg_insert(DeviceEvent).on_conflict_do_nothing(index_elements=["event_id"])
+    else:
+        statement = insert(DeviceEvent)
+    result = await session.execute(statement.returning(DeviceEvent.event_id), values)
+    return set(result.scalars().all())
+
+
+def _reject(stats: IngestStats, reason: str, item: Incoming, detail: str) -> None:
+    stats.rejected[reason] += 1
+    log.warning("rejected MQTT %s message for %s: %s (%s)", item.channel.value, item.serial, reason, detail)

@@ -1,0 +1,6 @@
+"""ORM models, one module per area; importing this package registers the core tables on Base."""
+
+from vakt.hub.models.devices import Device, DeviceEvent, Share
+from vakt.hub.models.users import AuthSession, User
+
+__all__ = ["AuthSession", "Device", "DeviceEvent", "Share", "User"]

@@ -1,0 +1,248 @@
+"""The hub's MQTT side: ingest of device state/event/ack/availability, and commands with correlated acks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiomqtt
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vakt.hub.bus import EventBus
+from vakt.hub.db import utcnow
+from vakt.hub.ingest import Batch, DeviceDirectory, DeviceRef, Incoming, IngestStats, store_batch
+from vakt.hub.models.devices import Device
+from vakt.hub.settings import HubSettings
+from vakt.protocol import Ack, Channel, Command, Event, ProtocolError, decode, encode, parse_topic, topic
+from vakt.protocol.topics import PREFIX
+
+log = logging.getLogger(__name__)
+
+EventHook = Callable[[Device, Event], Awaitable[None]]
+StateHook = Callable[[Device, dict[str, Any]], Awaitable[None]]
+AvailabilityHook = Callable[[Device, bool], Awaitable[None]]
+_BATCH_MAX = 500
+
+
+class CommandError(Exception):
+    """A command that could not be delivered or was not answered in time."""
+
+
+class HubMqtt:
+    """Connects as the privileged hub account, keeps reconnecting, stores what devices report."""
+
+    def __init__(
+        self, settings: HubSettings, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus
+    ) -> None:
+        self.settings = settings
+        self.stats = IngestStats()
+        self.directory = DeviceDirectory()
+        self._sessionmaker = sessionmaker
+        self._bus = bus
+        self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
+        self._queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=50_000)
+        self._pending: dict[str, tuple[str, asyncio.Future[Ack]]] = {}
+        self._event_hooks: list[EventHook] = []
+        self._state_hooks: list[StateHook] = []
+        self._availability_hooks: list[AvailabilityHook] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._backlog = 0  # messages received and not yet stored
+
+    # -- hooks for other areas -------------------------------------------------------------------
+    def on_event(self, callback: EventHook) -> None:
+        """Call ``callback(device, event)`` for every newly stored event (never for duplicates)."""
+        self._event_hooks.append(callback)
+
+    def on_state(self, callback: StateHook) -> None:
+        """Call ``callback(device, state)`` whenever a device's retained state arrives."""
+        self._state_hooks.append(callback)
+
+    def on_availability(self, callback: AvailabilityHook) -> None:
+        """Call ``callback(device, online)`` when a device goes online or offline."""
+        self._availability_hooks.append(callback)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    # -- life cycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._connection_loop(), name="hub-mqtt-connection"),
+            asyncio.create_task(self._writer_loop(), name="hub-mqtt-writer"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for _, future in self._pending.values():
+            if not future.done():
+                future.set_exception(CommandError("hub is shutting down"))
+
+    async def _connection_loop(self) -> None:
+        backoff = 0.5
+        password = self.settings.mqtt_password.get_secret_value() if self.settings.mqtt_password else None
+        identifier = self.settings.mqtt_client_id or f"vakt-hub-{secrets.token_hex(4)}"
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self.settings.mqtt_host,
+                    self.settings.mqtt_port,
+                    username=self.settings.mqtt_username,
+                    password=password,
+                    identifier=identifier,
+                    keepalive=30,
+                ) as client:
+                    for channel in (Channel.STATE, Channel.EVENT, Channel.ACK, Channel.AVAILABILITY):
+                        await client.subscribe(f"{PREFIX}/+/{channel.value}", qos=1)
+                    self._client = client
+                    self._connected.set()
+                    backoff = 0.5
+                    log.info("hub connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+                    async for message in client.messages:
+                        payload = message.payload
+                        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+                        await self._receive(message.topic.value, raw)
+            except aiomqtt.MqttError as exc:
+                log.warning("MQTT connection lost (%s); retrying in %.1f s", exc, backoff)
+            finally:
+                self._client = None
+                self._connected.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    async def _receive(self, name: str, payload: bytes) -> None:
+        self.stats.received += 1
+        parsed = parse_topic(name)
+        if parsed is None:
+            self.stats.rejected["unknown_topic"] += 1
+            log.warning("rejected MQTT message on %s: not a vakt device topic", name)
+            return
+        if parsed.channel is Channel.ACK:
+            self._resolve_ack(parsed.serial, payload)
+        elif parsed.channel is not Channel.CMD:
+            self._backlog += 1
+            await self._queue.put(Incoming(parsed.serial, parsed.channel, payload, utcnow()))
+
+    def _resolve_ack(self, serial: str, payload: bytes) -> None:
+        try:
+            ack = decode(Ack, payload)
+        except ProtocolError as exc:
+            self.stats.rejected["malformed"] += 1
+            log.warning("rejected MQTT ack from %s: malformed (%s)", serial, exc)
+            return
+        self.stats.acks += 1
+        pending = self._pending.get(ack.id)
+        if pending is None or pending[0] != serial:
+            log.info("ack %s from %s answers no pending command", ack.id, serial)
+            return
+        if not pending[1].done():
+            pending[1].set_result(ack)
+
+    # -- storage ---------------------------------------------------------------------------------
+    async def _writer_loop(self) -> None:
+        while True:
+            items = [await self._queue.get()]
+            while len(items) < _BATCH_MAX and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            try:
+                async with self._sessionmaker() as session:
+                    batch = await store_batch(session, self.directory, items, self.stats)
+            except Exception:
+                log.exception("storing %d device messages failed; retrying once", len(items))
+                await asyncio.sleep(0.5)
+                try:
+                    async with self._sessionmaker() as session:
+                        batch = await store_batch(session, self.directory, items, self.stats)
+                except Exception:
+                    log.exception("dropping %d device messages after a second failure", len(items))
+                    self._backlog -= len(items)
+                    continue
+            await self._after_commit(batch)
+            self._backlog -= len(items)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every received message has been stored (tests, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._backlog > 0:
+            if loop.time() > deadline:
+                raise TimeoutError("ingest queue did not drain")
+            await asyncio.sleep(0.02)
+
+    async def _after_commit(self, batch: Batch) -> None:
+        ids = {ref.id for ref, _ in batch.events} | set(batch.states) | set(batch.availability)
+        if not ids:
+            return
+        if self._event_hooks or self._state_hooks or self._availability_hooks:
+            async with self._sessionmaker() as session:
+                devices = {d.id: d for d in await _load_devices(session, ids)}
+        else:
+            devices = {}
+        for device_id, (_, online) in batch.availability.items():
+            await self._bus.publish(
+                {"type": "device.online", "device_id": device_id, "online": online}, device_id
+            )
+            await self._run_hooks(self._availability_hooks, devices.get(device_id), online)
+        for device_id, (_, state) in batch.states.items():
+            await self._bus.publish(
+                {"type": "device.state", "device_id": device_id, "state": state}, device_id
+            )
+            await self._run_hooks(self._state_hooks, devices.get(device_id), state)
+        for ref, event in batch.events:
+            message = {"type": "device.event", "device_id": ref.id, "event": event.model_dump(mode="json")}
+            await self._bus.publish(message, ref.id)
+            await self._run_hooks(self._event_hooks, devices.get(ref.id), event)
+
+    async def _run_hooks(self, hooks: list[Any], device: Device | None, payload: Any) -> None:
+        if device is None:
+            return
+        for hook in hooks:
+            try:
+                await hook(device, payload)
+            except Exception:
+                log.exception(
+                    "hook %s failed for device %s", getattr(hook, "__qualname__", hook), device.serial
+                )
+
+    # -- commands --------------------------------------------------------------------------------
+    async def send_command(
+        self, serial: str, name: str, args: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Ack:
+        """Publish a command to a device and wait for its Ack (same id); raises CommandError."""
+        client = self._client
+        if client is None:
+            raise CommandError("the hub is not connected to the MQTT broker")
+        command = Command(target=serial, name=name, args=args or {})
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        self._pending[command.id] = (serial, future)
+        try:
+            await client.publish(topic(serial, Channel.CMD), encode(command), qos=1)
+            return await asyncio.wait_for(future, timeout or self.settings.command_timeout_s)
+        except TimeoutError:
+            raise CommandError(f"{serial} did not answer {name} in time") from None
+        except aiomqtt.MqttError as exc:
+            raise CommandError(f"could not send {name} to {serial}: {exc}") from None
+        finally:
+            self._pending.pop(command.id, None)
+
+    def device_ref(self, device_id: int) -> DeviceRef | None:
+        return self.directory.by_id(device_id)
+
+
+async def _load_devices(session: AsyncSession, ids: set[int]) -> list[Device]:
+    from sqlalchemy import select
+
+    return list((await session.scalars(select(Device).where(Device.id.in_(ids)))).all())

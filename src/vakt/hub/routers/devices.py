@@ -1,0 +1,127 @@
+"""Devices (A2, A3, G4, G5): add by QR label, list with live state, rename, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+
+from vakt.hub.auth import CurrentUser
+from vakt.hub.broker_sync import BrokerSync
+from vakt.hub.db import DbSession
+from vakt.hub.devices import DeviceOut, device_out, kind_from_model
+from vakt.hub.models.devices import Device
+from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access, visible_devices
+from vakt.protocol import DeviceKind, QrError, parse_qr
+
+router = APIRouter(prefix="/api/devices", tags=["devices"])
+
+
+class DeviceAddIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    qr: str = Field(
+        min_length=1, max_length=256, description="the scanned QR label: VAKT:1;S=...;C=...;M=..."
+    )
+    name: str = Field(default="", max_length=100)
+    kind: DeviceKind | None = Field(default=None, description="only when the model does not tell")
+    gateway_id: int | None = Field(default=None, description="a lock's gateway (G5); required for a lock")
+
+
+class DevicePatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+
+
+async def _sync_broker(request: Request, session: DbSession) -> None:
+    broker: BrokerSync = request.app.state.broker_sync
+    await broker.sync(session)
+
+
+@router.get("", response_model=list[DeviceOut])
+async def list_devices(user: CurrentUser, session: DbSession) -> list[DeviceOut]:
+    """Every device the user owns or has an active share of, with its live state (A3)."""
+    return [device_out(a) for a in await visible_devices(session, user)]
+
+
+@router.post("", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)
+async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, session: DbSession) -> DeviceOut:
+    """Add a device by its QR label (A2, G4); a lock needs its gateway (G5)."""
+    try:
+        label = parse_qr(body.qr)
+    except QrError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"qr: {exc}") from None
+    kind = body.kind or kind_from_model(label.model)
+    if kind is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"kind: model {label.model!r} is unknown; give the kind"
+        )
+    parent: Device | None = None
+    if kind is DeviceKind.LOCK:
+        if body.gateway_id is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "gateway_id: a lock is added with its gateway"
+            )
+        parent = await session.get(Device, body.gateway_id)
+        if parent is None or parent.owner_id != user.id or parent.kind != DeviceKind.GATEWAY:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"gateway_id: no gateway {body.gateway_id} in your account",
+            )
+    elif body.gateway_id is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "gateway_id: only a lock has a gateway")
+    box = request.app.state.broker_sync.box
+    device = Device(
+        serial=label.serial,
+        kind=kind.value,
+        model=label.model,
+        name=body.name or f"{kind.value.capitalize()} {label.serial}",
+        owner_id=user.id,
+        parent_id=parent.id if parent else None,
+        state={},
+        code_encrypted=box.encrypt(label.code, label.serial),
+    )
+    session.add(device)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"device {label.serial} is already in an account; it must be deleted there first",
+        ) from None
+    await _sync_broker(request, session)
+    request.app.state.mqtt.directory.forget(label.serial)
+    return device_out(DeviceAccess(device, user, True, ALL_PERMISSIONS))
+
+
+@router.get("/{device_id}", response_model=DeviceOut)
+async def get_device(access: Annotated[DeviceAccess, Depends(device_access())]) -> DeviceOut:
+    return device_out(access)
+
+
+@router.patch("/{device_id}", response_model=DeviceOut)
+async def rename_device(
+    body: DevicePatchIn,
+    access: Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))],
+    session: DbSession,
+) -> DeviceOut:
+    access.device.name = body.name
+    await session.commit()
+    return device_out(access)
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_device(
+    request: Request,
+    access: Annotated[DeviceAccess, Depends(device_access(owner_only=True))],
+    session: DbSession,
+) -> None:
+    """Delete a device (A2): its shares and events go with it, its broker account is removed."""
+    serial = access.device.serial
+    await session.delete(access.device)
+    await session.commit()
+    await _sync_broker(request, session)
+    request.app.state.mqtt.directory.forget(serial)
+    request.app.state.bus.invalidate(access.device.id)

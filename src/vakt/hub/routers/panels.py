@@ -1,0 +1,114 @@
+"""Physical panels of emulated devices: the web app presses a key, taps a card or holds RESET by hand.
+
+Inputs are relayed to the emulator as the ``panel.input`` command; what the device shows (display,
+prompt, LEDs, motor, siren) comes back in its retained state, pushed to the app over ``/api/ws``.
+Only devices whose state says ``"emulated": true`` have a panel; real hardware is never driven here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from vakt.hub.mqtt import CommandError, HubMqtt
+from vakt.hub.permissions import DeviceAccess, Permission, device_access
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/panels", tags=["panels"])
+
+PanelValue = str | int | float | bool | None
+
+# The physical inputs each kind of device has (spec/lock.md, spec/home.md G, spec/camera.md C2).
+INPUTS: dict[str, frozenset[str]] = {
+    "lock": frozenset(
+        {"touch", "key", "finger", "card", "doorbell", "knob", "privacy", "reset", "tamper",
+         "mechanical_key", "batteries", "emergency_power"}
+    ),
+    "gateway": frozenset({"function_button", "power"}),
+    "camera": frozenset({"reset", "power", "sd_card"}),
+}
+KEYS = frozenset("0123456789*#")
+MAX_HOLD_S = 30.0
+
+
+class PanelInputIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: str = Field(min_length=1, max_length=32, description="e.g. key, finger, card, doorbell, reset")
+    value: PanelValue = Field(default=None, description="key '5', finger name, card UID, seconds held ...")
+
+
+class PanelOut(BaseModel):
+    device_id: int
+    kind: str
+    inputs: list[str]
+    panel: dict[str, Any] = Field(description="what the panel shows now (display, prompt, LEDs ...)")
+    state: dict[str, Any]
+
+
+class PanelInputOut(BaseModel):
+    ok: bool
+    result: dict[str, Any]
+
+
+SettingsAccess = Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))]
+
+
+def _emulated(access: DeviceAccess) -> dict[str, Any]:
+    state = access.device.state or {}
+    if not state.get("emulated"):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"device {access.device.id} is not an emulator; only emulated devices have a panel",
+        )
+    return state
+
+
+def validate_input(kind: str, body: PanelInputIn) -> None:
+    """Refuse inputs the device does not have, before anything reaches it."""
+    allowed = INPUTS.get(kind, frozenset())
+    if body.input not in allowed:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"a {kind} has no input {body.input!r}; it has: {', '.join(sorted(allowed))}",
+        )
+    if body.input == "key" and (not isinstance(body.value, str) or body.value not in KEYS):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "key must be one of 0-9, * or #")
+    if body.input in {"finger", "card"} and (not isinstance(body.value, str) or not 1 <= len(body.value) <= 64):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{body.input} needs a name of 1-64 characters")
+    if body.input in {"reset", "function_button"} and body.value is not None:
+        held = body.value
+        if isinstance(held, bool) or not isinstance(held, (int, float)) or not 0 <= held <= MAX_HOLD_S:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY, f"{body.input} value is seconds held, 0-{MAX_HOLD_S:g}"
+            )
+
+
+@router.get("/{device_id}", response_model=PanelOut)
+async def get_panel(access: SettingsAccess) -> PanelOut:
+    state = _emulated(access)
+    kind = access.device.kind
+    panel = state.get("panel") if isinstance(state.get("panel"), dict) else {}
+    return PanelOut(
+        device_id=access.device.id, kind=kind, inputs=sorted(INPUTS.get(kind, ())), panel=panel, state=state
+    )
+
+
+@router.post("/{device_id}/input", response_model=PanelInputOut)
+async def press_input(body: PanelInputIn, access: SettingsAccess, request: Request) -> PanelInputOut:
+    """Relay one physical input to the emulator (``panel.input``) and return its answer."""
+    _emulated(access)
+    device = access.device
+    validate_input(device.kind, body)
+    mqtt: HubMqtt = request.app.state.mqtt
+    try:
+        ack = await mqtt.send_command(device.serial, "panel.input", {"input": body.input, "value": body.value})
+    except CommandError as exc:
+        log.warning("panel input %s to %s failed: %s", body.input, device.serial, exc)
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, str(exc)) from None
+    if not ack.ok:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, ack.error or "the device refused the input")
+    return PanelInputOut(ok=True, result=ack.result)

@@ -1,0 +1,59 @@
+"""Hub settings (environment prefix ``VAKT_``), typed and bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "vakt"
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VAKT_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="where the hub keeps its files")
+    database_url: str = Field(
+        default="", description="SQLAlchemy async URL; default: SQLite file vakt.db in data_dir"
+    )
+    media_dir: Path = Field(
+        default=Path("media"), description="recordings and snapshots; default data_dir/media"
+    )
+    models_dir: Path = Field(default=Path("models"), description="detector models; default data_dir/models")
+
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str | None = Field(default="hub", description="the hub's privileged broker account")
+    mqtt_password: SecretStr | None = None
+    mqtt_enabled: bool = Field(
+        default=True, description="connect to the broker (off only for API-only tests)"
+    )
+    mqtt_client_id: str | None = Field(default=None, description="default: vakt-hub-<random>")
+
+    broker_accounts_file: Path | None = Field(
+        default=None,
+        description="BrokerAccounts JSON the hub keeps in sync with its devices (external broker)",
+    )
+    mosquitto_dir: Path | None = Field(default=None, description="regenerate Mosquitto passwd/acl/conf here")
+    mosquitto_pid_file: Path | None = Field(default=None, description="SIGHUP this Mosquitto after changes")
+
+    session_ttl_s: int = Field(default=14 * 24 * 3600, ge=60, description="sign-in session lifetime")
+    cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins before 429")
+    login_window_s: float = Field(default=300.0, gt=0, description="window for counting failed sign-ins")
+    pin_max_failures: int = Field(default=5, ge=1, description="wrong remote-unlock PINs before 429")
+    pin_window_s: float = Field(default=300.0, gt=0)
+    command_timeout_s: float = Field(default=5.0, gt=0, le=60, description="wait for a device's ack")
+
+    @model_validator(mode="after")
+    def _defaults_under_data_dir(self) -> HubSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'vakt.db'}"
+        if "media_dir" not in self.model_fields_set:
+            self.media_dir = self.data_dir / "media"
+        if "models_dir" not in self.model_fields_set:
+            self.models_dir = self.data_dir / "models"
+        return self
