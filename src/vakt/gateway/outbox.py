@@ -1,0 +1,64 @@
+"""The gateway's outbox (G7): events survive a broker, hub or gateway outage and leave in order.
+
+SQLite with ``synchronous=FULL`` (every append is fsync'ed before it returns) and a rowid order.
+An event leaves the outbox only after the broker acknowledged it (QoS 1 PUBACK); a crash between
+the PUBACK and the delete resends it with the same id, which the hub de-duplicates: at-least-once
+on the wire, exactly-once to the application.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from vakt.protocol.messages import Event, ProtocolError, decode, encode
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 100_000  # (chosen) about 50 MB of events; beyond it the oldest are dropped, loudly
+
+
+class Outbox:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " id TEXT NOT NULL UNIQUE, payload BLOB NOT NULL)"
+        )
+
+    def append(self, event: Event) -> None:
+        """Store an event durably; the same id twice is stored once."""
+        with self._db:  # one transaction, committed (fsync'ed) on leaving
+            cursor = self._db.execute("INSERT OR IGNORE INTO outbox (id, payload) VALUES (?, ?)",
+                                      (event.id, encode(event)))
+            if cursor.lastrowid and cursor.lastrowid % 1000 == 0 and (excess := len(self) - MAX_EVENTS) > 0:
+                log.error("outbox full: dropping the %d oldest undelivered events", excess)
+                self._db.execute(
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", (excess,)
+                )
+
+    def peek(self, limit: int = 100) -> list[tuple[int, Event]]:
+        """The oldest undelivered events, in order; a corrupt row is logged and discarded."""
+        rows = self._db.execute("SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        events: list[tuple[int, Event]] = []
+        for seq, payload in rows:
+            try:
+                events.append((seq, decode(Event, payload)))
+            except ProtocolError as exc:
+                log.error("outbox row %d unreadable, discarded: %s", seq, exc)
+                self.remove(seq)
+        return events
+
+    def remove(self, seq: int) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
