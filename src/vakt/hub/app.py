@@ -17,7 +17,7 @@ from vakt.hub.db import make_engine, make_sessionmaker
 from vakt.hub.errors import install_error_handlers
 from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import FailureLimiter
-from vakt.hub.routers import auth, devices, health, locks, shares, ws
+from vakt.hub.routers import auth, devices, health, locks, panels, shares, talk, web, ws
 from vakt.hub.secretbox import SecretBox
 from vakt.hub.settings import HubSettings
 
@@ -31,6 +31,9 @@ ROUTERS: list[APIRouter] = [
     shares.router,
     locks.router,
     ws.router,
+    panels.router,
+    talk.router,
+    web.router,
 ]
 
 # A service is started after the database, bus and MQTT are up, and stopped (in reverse) before them.

@@ -25,8 +25,20 @@ PanelValue = str | int | float | bool | None
 # The physical inputs each kind of device has (spec/lock.md, spec/home.md G, spec/camera.md C2).
 INPUTS: dict[str, frozenset[str]] = {
     "lock": frozenset(
-        {"touch", "key", "finger", "card", "doorbell", "knob", "privacy", "reset", "tamper",
-         "mechanical_key", "batteries", "emergency_power"}
+        {
+            "touch",
+            "key",
+            "finger",
+            "card",
+            "doorbell",
+            "knob",
+            "privacy",
+            "reset",
+            "tamper",
+            "mechanical_key",
+            "batteries",
+            "emergency_power",
+        }
     ),
     "gateway": frozenset({"function_button", "power"}),
     "camera": frozenset({"reset", "power", "sd_card"}),
@@ -72,18 +84,22 @@ def validate_input(kind: str, body: PanelInputIn) -> None:
     allowed = INPUTS.get(kind, frozenset())
     if body.input not in allowed:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"a {kind} has no input {body.input!r}; it has: {', '.join(sorted(allowed))}",
         )
     if body.input == "key" and (not isinstance(body.value, str) or body.value not in KEYS):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "key must be one of 0-9, * or #")
-    if body.input in {"finger", "card"} and (not isinstance(body.value, str) or not 1 <= len(body.value) <= 64):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{body.input} needs a name of 1-64 characters")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "key must be one of 0-9, * or #")
+    if body.input in {"finger", "card"} and (
+        not isinstance(body.value, str) or not 1 <= len(body.value) <= 64
+    ):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{body.input} needs a name of 1-64 characters"
+        )
     if body.input in {"reset", "function_button"} and body.value is not None:
         held = body.value
         if isinstance(held, bool) or not isinstance(held, (int, float)) or not 0 <= held <= MAX_HOLD_S:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY, f"{body.input} value is seconds held, 0-{MAX_HOLD_S:g}"
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{body.input} value is seconds held, 0-{MAX_HOLD_S:g}"
             )
 
 
@@ -105,10 +121,14 @@ async def press_input(body: PanelInputIn, access: SettingsAccess, request: Reque
     validate_input(device.kind, body)
     mqtt: HubMqtt = request.app.state.mqtt
     try:
-        ack = await mqtt.send_command(device.serial, "panel.input", {"input": body.input, "value": body.value})
+        ack = await mqtt.send_command(
+            device.serial, "panel.input", {"input": body.input, "value": body.value}
+        )
     except CommandError as exc:
         log.warning("panel input %s to %s failed: %s", body.input, device.serial, exc)
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, str(exc)) from None
     if not ack.ok:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, ack.error or "the device refused the input")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, ack.error or "the device refused the input"
+        )
     return PanelInputOut(ok=True, result=ack.result)

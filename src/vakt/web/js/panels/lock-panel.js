@@ -1,0 +1,84 @@
+// The lock as a person sees it (spec/lock.md): front panel with fingerprint pad, keypad, card reader and
+// doorbell; back panel with inside knob, privacy button and RESET. Inputs go to the emulator; outputs
+// (display, blinking digits, prompt, LEDs, motor) come from the state pushed over /api/ws.
+import { h, icon } from "../dom.js";
+import { lockState, operatingMode, panel } from "../device-state.js";
+import { press, promptText } from "./panel-api.js";
+
+const FINGERS = [
+  ["owner-right-thumb", "Owner · right thumb"],
+  ["owner-right-index", "Owner · right index"],
+  ["owner-left-thumb", "Owner · left thumb"],
+  ["guest-right-thumb", "Guest · right thumb"],
+  ["guest-right-index", "Guest · right index"],
+  ["stranger-right-thumb", "Stranger · right thumb"],
+];
+const CARDS = [["04A1B2C3", "Card 1 · 04A1B2C3"], ["04D4E5F6", "Card 2 · 04D4E5F6"], ["0BADCAFE", "Unknown card · 0BADCAFE"]];
+
+export function lockPanel(d) {
+  const display = h("div", { class: "panel-display", id: "lock-display", "aria-live": "polite" }, "");
+  const prompt = h("div", { class: "prompt-line", id: "lock-prompt" });
+  const ledOk = h("span", { class: "led green", title: "green LED" });
+  const ledBad = h("span", { class: "led red", title: "red LED" });
+  const ledLock = h("span", { class: "led blue", title: "lock LED" });
+  const keypad = h("div", { class: "keypad", id: "keypad" },
+    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].map((k) =>
+      h("button", { type: "button", dataset: { key: k }, "aria-label": `key ${k}`, onclick: (ev) => key(k, ev.currentTarget) }, k)));
+  const key = (k, btn) => {
+    btn.classList.add("pressed");
+    setTimeout(() => btn.classList.remove("pressed"), 120);
+    press(d.id, "key", k);
+  };
+  const fpPad = h("button", { class: "fp-pad", id: "fingerprint", title: "Touch the sensor with the chosen finger" }, icon("shield", 28));
+  const fingerSel = h("select", { class: "input face-select", id: "finger-select", "aria-label": "Finger" },
+    FINGERS.map(([v, l]) => h("option", { value: v }, l)));
+  fpPad.addEventListener("click", () => press(d.id, "finger", fingerSel.value));
+  const cardSel = h("select", { class: "input face-select", id: "card-select", "aria-label": "Card" },
+    CARDS.map(([v, l]) => h("option", { value: v }, l)));
+  const cardBtn = h("button", { class: "hw-btn", id: "card-tap", onclick: () => press(d.id, "card", cardSel.value) }, "Tap card");
+  const bell = h("button", { class: "hw-btn round", id: "doorbell", title: "Doorbell", onclick: () => press(d.id, "doorbell", true) }, icon("bell", 22));
+
+  const front = h("div", { class: "device-face", id: "lock-front" },
+    h("div", { class: "face-label" }, "Outside"),
+    fpPad, fingerSel,
+    display,
+    keypad,
+    h("div", { class: "led-row" }, ledOk, ledLock, ledBad),
+    prompt,
+    h("div", { class: "row", style: { justifyContent: "center" } }, cardSel, cardBtn),
+    bell);
+
+  const motor = h("div", { class: "chip", id: "motor-state" });
+  const mode = h("div", { class: "chip", id: "operating-mode" });
+  const back = h("div", { class: "device-face", id: "lock-back" },
+    h("div", { class: "face-label" }, "Inside"),
+    h("div", { class: "row", style: { justifyContent: "center" } }, motor, mode),
+    h("button", { class: "hw-btn", id: "knob", onclick: () => press(d.id, "knob", true) }, "Turn inside knob"),
+    h("button", { class: "hw-btn", id: "privacy", onclick: () => press(d.id, "privacy", true) }, "Privacy button"),
+    h("div", { class: "row", style: { justifyContent: "center" } },
+      h("button", { class: "hw-btn small", id: "reset-3s", title: "Hold RESET 3 s: pairing (L12.2)", onclick: () => press(d.id, "reset", 3) }, "RESET 3 s"),
+      h("button", { class: "hw-btn small", id: "reset-5s", title: "Hold RESET 5 s while inserting batteries: factory reset (L12.1)", onclick: () => press(d.id, "reset", 5) }, "RESET 5 s")),
+    h("div", { class: "row", style: { justifyContent: "center" } },
+      h("button", { class: "hw-btn small", id: "tamper", title: "Force the front panel off (L10.1)", onclick: () => press(d.id, "tamper", true) }, "Remove front panel"),
+      h("button", { class: "hw-btn small", id: "key-turn", title: "Mechanical key", onclick: () => press(d.id, "mechanical_key", true) }, "Use key")));
+
+  const update = (cur) => {
+    const p = panel(cur);
+    const awake = Boolean(p.awake ?? p.keypad_lit ?? p.lit);
+    keypad.classList.toggle("awake", awake);
+    const text = p.display ?? p.keypad_display ?? p.digits ?? "";
+    display.textContent = text === "" || text === null ? (awake ? "····" : "") : String(text);
+    display.classList.toggle("blink", Boolean(p.blink ?? p.blinking));
+    prompt.textContent = promptText(p.prompt ?? (cur.state || {}).prompt);
+    const leds = p.leds || p.led || {};
+    ledOk.classList.toggle("on", Boolean(leds.green ?? leds.ok));
+    ledBad.classList.toggle("on", Boolean(leds.red ?? leds.error ?? leds.alarm));
+    const ls = lockState(cur) || "unknown";
+    ledLock.classList.toggle("on", Boolean(leds.blue ?? ls === "unlocked"));
+    motor.textContent = `Bolt: ${ls}`;
+    motor.className = `chip ${ls === "locked" ? "ok" : ls === "unlocked" ? "warn" : ""}`;
+    mode.textContent = `Mode: ${operatingMode(cur) || "Normal"}`;
+  };
+  update(d);
+  return { el: h("div", { class: "panels" }, front, back), update };
+}

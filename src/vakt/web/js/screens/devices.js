@@ -1,0 +1,46 @@
+// The device list (A3) with live state, and adding a device by its QR code (A2).
+import { h, icon, clear } from "../dom.js";
+import { allDevices, loadDevices, subscribe } from "../store.js";
+import { deviceCard } from "../components/device-card.js";
+import { openAddDevice } from "../components/add-device.js";
+import { toastError } from "../toast.js";
+
+export default function devicesScreen() {
+  const grid = h("div", { class: "grid", id: "device-grid" },
+    Array.from({ length: 3 }, () => h("div", { class: "skeleton skeleton-card" })));
+  const addBtn = h("button", { class: "btn btn-primary", id: "add-device", onclick: () => openAddDevice() }, icon("plus", 18), "Add device");
+  const el = h("section", {},
+    h("div", { class: "page-head" },
+      h("div", { class: "grow" }, h("h1", {}, "My home"), h("div", { class: "sub", id: "device-count" }, "Loading devices…")),
+      addBtn),
+    grid);
+
+  const render = () => {
+    const list = allDevices();
+    el.querySelector("#device-count").textContent = list.length
+      ? `${list.length} device${list.length === 1 ? "" : "s"} · ${list.filter((d) => d.online).length} online`
+      : "No devices yet";
+    if (!list.length) {
+      clear(grid, h("div", { class: "card empty", style: { gridColumn: "1 / -1" } },
+        icon("scan", 40), h("h2", {}, "Add your first device"),
+        h("p", {}, "Scan the QR code on the camera, the gateway or the lock's battery cover."),
+        h("button", { class: "btn btn-primary", onclick: () => openAddDevice() }, icon("plus", 18), "Add device")));
+      return;
+    }
+    // Locks sit right after their gateway.
+    const order = [];
+    for (const d of list.filter((x) => !x.parent_id || !list.some((p) => p.id === x.parent_id))) {
+      order.push(d);
+      for (const child of list.filter((x) => x.parent_id === d.id)) order.push(child);
+    }
+    clear(grid, order.map(deviceCard));
+  };
+
+  const unsub = subscribe(render);
+  loadDevices(true).then(render).catch((err) => {
+    toastError(err);
+    clear(grid, h("div", { class: "card empty", style: { gridColumn: "1 / -1" } }, icon("alert", 36),
+      h("p", {}, err.message), h("button", { class: "btn", onclick: () => location.reload() }, "Retry")));
+  });
+  return { el, title: "Devices", destroy: unsub };
+}
