@@ -1,0 +1,94 @@
+"""Start-up recovery: segment files without an index row (killed mid-write) are indexed or quarantined."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from vakt.media.fmp4 import scan_file
+from vakt.media.segments import PART_SUFFIX, SegmentInfo, camera_dir, start_from_name
+
+log = logging.getLogger(__name__)
+QUARANTINE_SUFFIX = ".corrupt"
+
+
+def quarantine(path: Path, reason: str) -> None:
+    target = path.with_name(path.name + QUARANTINE_SUFFIX)
+    log.error("segment %s is unreadable (%s); quarantined as %s", path, reason, target.name)
+    path.rename(target)
+
+
+def probe_segment(path: Path, camera_id: int, init_size: int, size: int) -> SegmentInfo | None:
+    """Read a segment's video packets to learn its real duration and frame count."""
+    start = start_from_name(path)
+    if start is None:
+        return None
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        first: int | None = None
+        last = 0
+        frames = 0
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            first = packet.pts if first is None else min(first, packet.pts)
+            last = max(last, packet.pts + (packet.duration or 0))
+            frames += 1
+        has_audio = bool(container.streams.audio)
+        time_base = Fraction(stream.time_base or Fraction(1, 90000))
+    if first is None or frames == 0:
+        return None
+    end = start + timedelta(seconds=float((last - first) * time_base))
+    return SegmentInfo(camera_id, path, start, end, size, init_size, frames=frames, has_audio=has_audio)
+
+
+def recover_part_file(path: Path, camera_id: int) -> SegmentInfo | None:
+    """Truncate a cut segment to its last whole fragment, index it, or quarantine it."""
+    try:
+        init_size, playable = scan_file(path)
+    except OSError as exc:
+        log.error("cannot read segment %s: %s", path, exc)
+        return None
+    if init_size == 0 or playable <= init_size:
+        quarantine(path, "no complete fragment")
+        return None
+    if playable < path.stat().st_size:
+        os.truncate(path, playable)
+    final = path.with_name(path.name.removesuffix(PART_SUFFIX)) if path.name.endswith(PART_SUFFIX) else path
+    try:
+        info = probe_segment(path, camera_id, init_size, playable)
+    except (av.error.FFmpegError, OSError) as exc:
+        quarantine(path, str(exc))
+        return None
+    if info is None:
+        quarantine(path, "no video frames")
+        return None
+    if final != path:
+        path.rename(final)
+    log.warning("recovered segment %s (%.1fs, %d frames) after an interrupted write", final.name,
+                info.duration, info.frames)
+    return SegmentInfo(camera_id, final, info.start, info.end, info.size, info.init_size, info.frames,
+                       info.has_audio)
+
+
+def recover_orphans(media_dir: Path, camera_id: int, indexed: set[Path]) -> list[SegmentInfo]:
+    """Recover every file of a camera that the index does not know (`.part` or finished but unindexed)."""
+    root = camera_dir(media_dir, camera_id)
+    if not root.exists():
+        return []
+    found: list[SegmentInfo] = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path in indexed:
+            continue
+        if path.name.endswith(PART_SUFFIX) or path.suffix == ".mp4":
+            info = recover_part_file(path, camera_id)
+            if info is not None:
+                found.append(info)
+    return found

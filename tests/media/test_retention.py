@@ -1,0 +1,59 @@
+"""Retention as pure logic (C12.1 retention limits, C4.3 loop recording): table-driven."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vakt.media.retention import Reason, RetainedSegment, RetentionLimits, RetentionPolicy
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+MB = 1_000_000
+
+
+def seg(id: int, camera: int, hours_ago: float, size: int = MB, event: bool = False) -> RetainedSegment:
+    start = NOW - timedelta(hours=hours_ago)
+    return RetainedSegment(id, camera, start, start + timedelta(seconds=10), size, event)
+
+
+CASES = [
+    # (name, segments, limits, default, min_free, free, expected ids, expected reason)
+    ("nothing over any limit", [seg(1, 1, 1), seg(2, 1, 2)], {}, RetentionLimits(), 0, None, [], None),
+    ("max age drops old continuous footage", [seg(1, 1, 200), seg(2, 1, 1)], {}, RetentionLimits(),
+     0, None, [1], Reason.MAX_AGE),
+    ("event footage kept longer when event_max_age is set", [seg(1, 1, 200, event=True), seg(2, 1, 200)],
+     {}, RetentionLimits(event_max_age=timedelta(days=30)), 0, None, [2], Reason.MAX_AGE),
+    ("max size drops continuous before older event footage",
+     [seg(1, 1, 5, event=True), seg(2, 1, 4), seg(3, 1, 3), seg(4, 1, 2)],
+     {1: RetentionLimits(max_bytes=2 * MB)}, RetentionLimits(), 0, None, [2, 3], Reason.MAX_SIZE),
+    ("max size reaches event footage when continuous is not enough",
+     [seg(1, 1, 5, event=True), seg(2, 1, 4, event=True), seg(3, 1, 3)],
+     {1: RetentionLimits(max_bytes=1 * MB)}, RetentionLimits(), 0, None, [1, 3], Reason.MAX_SIZE),
+    ("limits are per camera", [seg(1, 1, 3), seg(2, 2, 3), seg(3, 2, 2)],
+     {2: RetentionLimits(max_bytes=1 * MB)}, RetentionLimits(), 0, None, [2], Reason.MAX_SIZE),
+    ("disk floor takes the oldest continuous footage across cameras",
+     [seg(1, 1, 3), seg(2, 2, 4), seg(3, 1, 5, event=True), seg(4, 2, 1)],
+     {}, RetentionLimits(), 5 * MB, 3 * MB, [1, 2], Reason.DISK_FLOOR),
+    ("disk floor satisfied: nothing", [seg(1, 1, 3)], {}, RetentionLimits(), 5 * MB, 6 * MB, [], None),
+    ("no age limit keeps everything", [seg(1, 1, 10_000)], {}, RetentionLimits(max_age=None), 0, None, [], None),
+]
+
+
+@pytest.mark.parametrize(("name", "segments", "limits", "default", "min_free", "free", "ids", "reason"),
+                         CASES, ids=[c[0] for c in CASES])
+def test_retention_selects(name: str, segments: list[RetainedSegment], limits: dict[int, RetentionLimits],
+                           default: RetentionLimits, min_free: int, free: int | None, ids: list[int],
+                           reason: Reason | None) -> None:
+    policy = RetentionPolicy(limits, default, min_free_bytes=min_free)
+    deletions = policy.select(segments, NOW, free_bytes=free)
+    assert sorted(d.segment.id for d in deletions) == ids
+    if reason is not None:
+        assert {d.reason for d in deletions} == {reason}
+
+
+def test_disk_floor_counts_what_age_already_frees() -> None:
+    """Space freed by the age rule counts toward the floor: nothing extra goes."""
+    policy = RetentionPolicy({}, RetentionLimits(max_age=timedelta(hours=100)), min_free_bytes=2 * MB)
+    deletions = policy.select([seg(1, 1, 200, size=3 * MB), seg(2, 1, 1)], NOW, free_bytes=0)
+    assert [(d.segment.id, d.reason) for d in deletions] == [(1, Reason.MAX_AGE)]
