@@ -21,3 +21,9 @@ def version() -> None:
 
 
 # Areas add their commands below, one import + one registration each.
+
+from vakt.detect.analyze import analyze_command  # noqa: E402
+from vakt.detect.models import models_app  # noqa: E402
+
+app.command("analyze")(analyze_command)
+app.add_typer(models_app, name="models")

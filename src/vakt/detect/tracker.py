@@ -1,0 +1,136 @@
+"""Multi-object tracker: IoU association in two passes (confident, then weak detections) with a
+constant-velocity motion model, in stream time so that skipped frames still get boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vakt.detect.types import Box, Detection, as_box, iou_matrix
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracker tuning; times are seconds of stream time."""
+
+    high_score: float = 0.45  # a detection this confident may start a track
+    match_iou: float = 0.3
+    min_hits: int = 2  # updates before a track counts as a person (one-frame blips do not)
+    max_coast: float = 1.0  # a track unseen this long is dropped
+    show_coast: float = 0.3  # a track unseen this long is no longer drawn
+    velocity_smoothing: float = 0.5
+
+
+@dataclass
+class Track:
+    """One person followed across frames."""
+
+    track_id: int
+    box: np.ndarray
+    score: float
+    last_seen: float
+    first_seen: float
+    hits: int = 1
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    best_score: float = 0.0
+
+    def predict(self, pts: float) -> np.ndarray:
+        return self.box + self.velocity * max(0.0, pts - self.last_seen)
+
+    def update(self, det: Detection, pts: float, smoothing: float) -> None:
+        new = np.asarray(det.box, dtype=np.float64)
+        dt = pts - self.last_seen
+        if dt > 0:
+            measured = (new - self.box) / dt
+            self.velocity = smoothing * self.velocity + (1 - smoothing) * measured
+        self.box = new
+        self.score = det.score
+        self.best_score = max(self.best_score, det.score)
+        self.last_seen = pts
+        self.hits += 1
+
+
+@dataclass(frozen=True)
+class TrackedPerson:
+    """A track's box at one instant; ``predicted`` when the frame had no detection for it."""
+
+    track_id: int
+    box: Box
+    score: float
+    predicted: bool
+
+
+class Tracker:
+    """Follows people between analysed frames and predicts their boxes on skipped ones."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def update(self, pts: float, detections: list[Detection]) -> list[TrackedPerson]:
+        """Associate ``detections`` found at ``pts`` with the tracks; returns the people now."""
+        cfg = self.config
+        high = [d for d in detections if d.score >= cfg.high_score]
+        low = [d for d in detections if d.score < cfg.high_score]
+        unmatched_tracks = list(range(len(self.tracks)))
+        unmatched_tracks, unmatched_high = self._associate(pts, unmatched_tracks, high)
+        self._associate(pts, unmatched_tracks, low)
+        for det in unmatched_high:
+            self.tracks.append(
+                Track(
+                    self._next_id,
+                    np.asarray(det.box, dtype=np.float64),
+                    det.score,
+                    pts,
+                    pts,
+                    best_score=det.score,
+                )
+            )
+            self._next_id += 1
+        self.tracks = [t for t in self.tracks if pts - t.last_seen <= cfg.max_coast]
+        return self.people(pts)
+
+    def people(self, pts: float) -> list[TrackedPerson]:
+        """Confirmed people at ``pts`` (predicted forward for frames that were not analysed)."""
+        cfg = self.config
+        out = []
+        for t in self.tracks:
+            if t.hits < cfg.min_hits or pts - t.last_seen > cfg.show_coast:
+                continue
+            box = t.predict(pts)
+            out.append(
+                TrackedPerson(
+                    t.track_id,
+                    as_box(box),
+                    t.score,
+                    predicted=pts != t.last_seen,
+                )
+            )
+        return out
+
+    def _associate(
+        self, pts: float, track_idx: list[int], dets: list[Detection]
+    ) -> tuple[list[int], list[Detection]]:
+        """Greedy IoU matching of ``dets`` to the tracks ``track_idx``; returns what stayed unmatched."""
+        if not track_idx or not dets:
+            return track_idx, dets
+        predicted = np.array([self.tracks[i].predict(pts) for i in track_idx])
+        boxes = np.array([d.box for d in dets], dtype=np.float64)
+        ious = iou_matrix(predicted, boxes)
+        matched_t: set[int] = set()
+        matched_d: set[int] = set()
+        for flat in np.argsort(-ious, axis=None):
+            ti, di = divmod(int(flat), len(dets))
+            if ious[ti, di] < self.config.match_iou:
+                break
+            if ti in matched_t or di in matched_d:
+                continue
+            matched_t.add(ti)
+            matched_d.add(di)
+            self.tracks[track_idx[ti]].update(dets[di], pts, self.config.velocity_smoothing)
+        rest_t = [track_idx[i] for i in range(len(track_idx)) if i not in matched_t]
+        rest_d = [dets[i] for i in range(len(dets)) if i not in matched_d]
+        return rest_t, rest_d
