@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def test_segments_are_cut_on_keyframes_about_ten_seconds(people_segments: list[S
 def test_no_frame_lost_and_timestamps_continuous(people_segments: list[SegmentInfo]) -> None:
     """Every source frame is recorded once; segment k+1 starts exactly where segment k ends."""
     assert sum(s.frames for s in people_segments) == source_frame_count(PEOPLE)
-    for before, after in zip(people_segments, people_segments[1:], strict=False):
+    for before, after in itertools.pairwise(people_segments):
         last = max(p[0] + p[1] for p in video_packets(before.path))
         first = min(p[0] for p in video_packets(after.path))
         assert first == last

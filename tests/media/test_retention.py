@@ -36,7 +36,8 @@ CASES = [
      [seg(1, 1, 3), seg(2, 2, 4), seg(3, 1, 5, event=True), seg(4, 2, 1)],
      {}, RetentionLimits(), 5 * MB, 3 * MB, [1, 2], Reason.DISK_FLOOR),
     ("disk floor satisfied: nothing", [seg(1, 1, 3)], {}, RetentionLimits(), 5 * MB, 6 * MB, [], None),
-    ("no age limit keeps everything", [seg(1, 1, 10_000)], {}, RetentionLimits(max_age=None), 0, None, [], None),
+    ("no age limit keeps everything", [seg(1, 1, 10_000)], {}, RetentionLimits(max_age=None),
+     0, None, [], None),
 ]
 
 
