@@ -27,3 +27,7 @@ from vakt.detect.models import models_app  # noqa: E402
 
 app.command("analyze")(analyze_command)
 app.add_typer(models_app, name="models")
+
+from vakt.camera.cli import camera as camera_command  # noqa: E402
+
+app.command("camera")(camera_command)

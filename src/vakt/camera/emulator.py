@@ -1,0 +1,326 @@
+"""The camera emulator: sources, live streams, RTSP and HTTP servers, the device and its MQTT link."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+from vakt.camera.config import CameraConfig
+from vakt.camera.device import CameraDevice, CommandRefused
+from vakt.camera.http import HttpServer
+from vakt.camera.live import LiveStream
+from vakt.camera.rtsp.auth import Authenticator
+from vakt.camera.rtsp.server import RtspServer
+from vakt.camera.settings import CameraSettings
+from vakt.camera.source import Clip, SourceFiles, load_clip, prepare_sources, transcode_h264
+from vakt.protocol.client import CommandError, DeviceClient, DeviceOffline
+from vakt.protocol.credentials import device_password
+from vakt.protocol.messages import Command, DeviceKind, Event
+
+log = logging.getLogger(__name__)
+
+RTSP_USER = "admin"
+ACK_GRACE = 0.3  # lets the command's Ack leave before the network side goes down
+OUTBOX_EVENTS = 1000
+
+
+class CameraEmulator:
+    """``async with CameraEmulator(config) as cam:`` serves ``cam.rtsp_url('live')`` until the block ends."""
+
+    def __init__(self, config: CameraConfig) -> None:
+        self.config = config
+        self.auth = Authenticator(RTSP_USER, config.code, realm=f"vakt camera {config.serial}")
+        self.streams: dict[str, LiveStream] = {}
+        self.files: SourceFiles | None = None
+        self.rtsp: RtspServer | None = None
+        self.http: HttpServer | None = None
+        self.mqtt: DeviceClient | None = None
+        self._device: CameraDevice | None = None
+        self._mqtt_task: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+        self._dirty = asyncio.Event()
+        self._outbox: deque[Event] = deque(maxlen=OUTBOX_EVENTS)
+        self._lifecycle = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sub_clips: dict[bool, Clip] = {}
+
+    @property
+    def device(self) -> CameraDevice:
+        if self._device is None:
+            raise RuntimeError("camera emulator not started")
+        return self._device
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    async def __aenter__(self) -> CameraEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        cfg = self.config
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.files = await asyncio.to_thread(prepare_sources, cfg.video, cfg.cache_dir)
+        main, sub = await asyncio.gather(
+            asyncio.to_thread(load_clip, self.files.main), asyncio.to_thread(load_clip, self.files.sub)
+        )
+        self._sub_clips[False] = sub
+        self.streams = {"live": LiveStream("live", main), "sub": LiveStream("sub", sub)}
+        self._device = CameraDevice(cfg, self.streams["live"], self, self._emit)
+        self._device.on_change = self._dirty.set
+        self.settings_applied(CameraSettings(), self._device.settings)
+        for stream in self.streams.values():
+            stream.start()
+        self.rtsp = RtspServer(self.streams, self.auth, cfg.host, cfg.rtsp_port, on_watchers=self._dirty.set)
+        await self.rtsp.start()
+        if cfg.http_port is not None:
+            self.http = HttpServer(self, cfg.host, cfg.http_port)
+            await self.http.start()
+        self._publisher = asyncio.create_task(self._publish_states(), name="camera-state")
+        self._start_mqtt()
+        self._spawn(self._boot())
+        log.info("camera %s up: %s", cfg.serial, self.rtsp_url("live"))
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._device is not None:
+            await self._device.shutdown()
+        await self._stop_mqtt()
+        if self._publisher is not None:
+            self._publisher.cancel()
+            self._publisher = None
+        if self.rtsp is not None:
+            await self.rtsp.stop()
+        if self.http is not None:
+            await self.http.stop()
+        for stream in self.streams.values():
+            await stream.stop()
+
+    async def _boot(self) -> None:
+        """C1: solid red while starting, then normal."""
+        self.device.starting = True
+        self._dirty.set()
+        await asyncio.sleep(self.config.boot_seconds)
+        self.device.starting = False
+        self._dirty.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- MQTT link ---------------------------------------------------------------------------------
+    def _start_mqtt(self) -> None:
+        cfg = self.config
+        if cfg.mqtt_host is None or self._mqtt_task is not None:
+            return
+        if self.mqtt is None:
+            password = cfg.mqtt_password or device_password(cfg.code)
+            self.mqtt = DeviceClient(
+                serial=cfg.serial,
+                password=password,
+                host=cfg.mqtt_host,
+                port=cfg.mqtt_port,
+                handler=self._on_command,
+            )
+            self.mqtt.on_connect(lambda: self._spawn(self._flush_outbox()))
+        self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="camera-mqtt")
+        self._dirty.set()
+
+    async def _stop_mqtt(self) -> None:
+        task, self._mqtt_task = self._mqtt_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _on_command(self, serial: str, command: Command) -> dict[str, Any] | None:
+        try:
+            return await self.device.handle(command.name, command.args)
+        except CommandRefused as exc:
+            raise CommandError(str(exc)) from None
+
+    async def _emit(self, type_: str, data: dict[str, Any]) -> None:
+        event = Event(source=self.config.serial, type=type_, data=data)
+        log.info("camera event %s %s", type_, data)
+        self._outbox.append(event)
+        await self._flush_outbox()
+
+    async def _flush_outbox(self) -> None:
+        """C10.1: events raised while offline are delivered once the camera is back."""
+        client = self.mqtt
+        if client is None or not client.connected.is_set():
+            return
+        while self._outbox:
+            try:
+                await client.publish_event(self._outbox[0])
+            except DeviceOffline:
+                return
+            self._outbox.popleft()
+
+    async def _publish_states(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await asyncio.sleep(0.05)  # coalesce bursts of changes into one retained state
+            if self.mqtt is not None:
+                await self.mqtt.publish_state(self.config.serial, self.state())
+
+    # ---- state -------------------------------------------------------------------------------------
+    def rtsp_url(self, path: str = "live", with_credentials: bool = False) -> str:
+        host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        port = self.rtsp.port if self.rtsp else self.config.rtsp_port
+        creds = f"{RTSP_USER}:{self.config.code}@" if with_credentials else ""
+        return f"rtsp://{creds}{host}:{port}/{path}"
+
+    def watching(self) -> int:
+        return self.rtsp.watchers("live") if self.rtsp is not None and self.rtsp.running else 0
+
+    def state(self) -> dict[str, Any]:
+        cfg = self.config
+        main = self.streams["live"].clip
+        sub = self.streams["sub"].clip
+        return {
+            "kind": DeviceKind.CAMERA.value,
+            "emulated": True,
+            "serial": cfg.serial,
+            "model": cfg.model,
+            "firmware": cfg.firmware,
+            **self.device.state(),
+            "watching": self.watching(),
+            "rtsp": {
+                "port": self.rtsp.port if self.rtsp else cfg.rtsp_port,
+                "main": "/live",
+                "sub": "/sub",
+                "main_url": self.rtsp_url("live"),
+                "sub_url": self.rtsp_url("sub"),
+                "user": RTSP_USER,
+                "auth": ["digest", "basic"],
+                "main_video": {"width": main.video.width, "height": main.video.height, "fps": main.video.fps},
+                "sub_video": {"width": sub.video.width, "height": sub.video.height, "fps": sub.video.fps},
+                "audio": main.audio is not None and self.device.settings.audio,
+                "source": cfg.video.name if cfg.video else "generated",
+            },
+            "http": {
+                "port": self.http.port if self.http else None,
+                "snapshot": "/snapshot.jpg",
+                "speaker": "/audio/speaker",
+                "speaker_last": "/audio/speaker/last.wav",
+                "panel": "/panel/input",
+            },
+        }
+
+    async def panel_input(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A physical input (the HTTP panel and tests use this; it works while the network is down)."""
+        if self._device is None:
+            raise CommandRefused("camera not started")
+        power_on = args.get("input") == "power" and args.get("value") == "on"
+        if not self.device.powered and not power_on:
+            raise CommandRefused("the camera is powered off")
+        try:
+            result = await self.device.panel_input(args)
+        except ValueError as exc:
+            raise CommandRefused(str(exc)) from None
+        self._dirty.set()
+        return result
+
+    # ---- Lifecycle protocol used by the device ----------------------------------------------------
+    def settings_applied(self, old: CameraSettings, new: CameraSettings) -> None:
+        self.streams["live"].audio_enabled = new.audio
+        if old.flip_image != new.flip_image:
+            self._spawn(self._flip_sub(new.flip_image))
+
+    async def _flip_sub(self, flip: bool) -> None:
+        """Flip Image (C6) on the sub-stream: a flipped variant is transcoded once (cached) and swapped in."""
+        clip = self._sub_clips.get(flip)
+        if clip is None and self.files is not None:
+            sub = self.files.sub
+            path = sub.with_name(sub.stem + "-flipped.mp4")
+            if not path.exists():
+                log.info("Flip Image on: producing the flipped sub-stream %s", path)
+                await asyncio.to_thread(transcode_h264, self.files.main, path, 0.5, True)
+            clip = await asyncio.to_thread(load_clip, path)
+            self._sub_clips[flip] = clip
+        if clip is not None and self.device.settings.flip_image == flip:
+            self.streams["sub"].swap_clip(clip)
+
+    def schedule_restart(self, factory_reset: bool) -> None:
+        self._spawn(self._restart(factory_reset))
+
+    def schedule_network(self, up: bool, back_after: float | None) -> None:
+        self._spawn(self._network(up, back_after))
+
+    def schedule_power(self, on: bool, back_after: float | None) -> None:
+        self._spawn(self._power(on, back_after))
+
+    async def _go_dark(self) -> None:
+        await self._stop_mqtt()
+        if self.rtsp is not None:
+            await self.rtsp.stop()
+
+    async def _come_back(self) -> None:
+        if self.rtsp is not None and not self.rtsp.running:
+            await self.rtsp.start()
+        self._start_mqtt()
+
+    async def _restart(self, factory_reset: bool) -> None:
+        await asyncio.sleep(ACK_GRACE)
+        async with self._lifecycle:
+            if factory_reset:
+                log.warning("RESET held: restoring defaults and restarting into set-up mode (C2.1)")
+                await self.device.factory_reset()
+            else:
+                log.info("camera restarting")
+            self.device.starting = True
+            self._dirty.set()
+            await self._emit("Restart", {"factory_reset": factory_reset})
+            await asyncio.sleep(0.1)
+            await self._go_dark()
+            await asyncio.sleep(self.config.boot_seconds)
+            await self._come_back()
+            self.device.starting = False
+            self._dirty.set()
+
+    async def _network(self, up: bool, back_after: float | None) -> None:
+        await asyncio.sleep(ACK_GRACE)
+        async with self._lifecycle:
+            self.device.network_ok = up
+            self._dirty.set()
+            if up:
+                log.info("network back: RTSP and MQTT resume")
+                await self._come_back()
+            else:
+                log.warning("network down: camera offline (LED slow red); local recording continues (C10.1)")
+                await self._go_dark()
+        if not up and back_after is not None:
+            await asyncio.sleep(back_after)
+            await self._network(True, None)
+
+    async def _power(self, on: bool, back_after: float | None) -> None:
+        await asyncio.sleep(ACK_GRACE)
+        async with self._lifecycle:
+            if on and not self.device.powered:
+                self.device.powered = True
+                self.device.starting = True
+                self._dirty.set()
+                await asyncio.sleep(self.config.boot_seconds)
+                await self._come_back()
+                self.device.starting = False
+                log.info("camera powered on")
+            elif not on and self.device.powered:
+                log.warning("camera powered off: streaming, recording and control stop (C10.2)")
+                await self.device.shutdown()
+                self.device.powered = False
+                await self._go_dark()
+            self._dirty.set()
+        if not on and back_after is not None:
+            await asyncio.sleep(back_after)
+            await self._power(True, None)
