@@ -108,7 +108,7 @@ class DeviceDirectory:
             rows = await session.execute(
                 select(Device.id, Device.serial, Device.parent_id).where(Device.serial.in_(missing))
             )
-            for device_id, serial, parent_id in rows.tuples():
+            for device_id, serial, parent_id in rows.all():
                 ref = DeviceRef(device_id, serial, parent_id)
                 self._by_serial[serial] = ref
                 self._by_id[device_id] = ref

@@ -107,7 +107,7 @@ async def visible_devices(session: AsyncSession, user: User) -> list[DeviceAcces
         .join(Share, Share.device_id == Device.id)
         .where(Share.user_id == user.id, active_share_clause(now))
     )
-    for device, share in rows.tuples():
+    for device, share in rows.all():
         granted = frozenset(Permission(p) for p in share.permissions if p in Permission._value2member_map_)
         result.append(DeviceAccess(device, user, False, granted, share))
     result.sort(key=lambda a: a.device.id)

@@ -22,26 +22,27 @@ router = APIRouter(prefix="/api/panels", tags=["panels"])
 
 PanelValue = str | int | float | bool | None
 
-# The physical inputs each kind of device has (spec/lock.md, spec/home.md G, spec/camera.md C2).
+# The physical inputs each kind of device has (spec/lock.md, spec/home.md G, spec/camera.md C2, C4).
+LOCK_INPUTS = frozenset(
+    {
+        "touch",
+        "key",
+        "finger",
+        "card",
+        "doorbell",
+        "knob",
+        "privacy",
+        "reset",
+        "tamper",
+        "mechanical_key",
+        "batteries",
+        "emergency_power",
+    }
+)
 INPUTS: dict[str, frozenset[str]] = {
-    "lock": frozenset(
-        {
-            "touch",
-            "key",
-            "finger",
-            "card",
-            "doorbell",
-            "knob",
-            "privacy",
-            "reset",
-            "tamper",
-            "mechanical_key",
-            "batteries",
-            "emergency_power",
-        }
-    ),
-    "gateway": frozenset({"function_button", "power"}),
-    "camera": frozenset({"reset", "power", "sd_card"}),
+    "lock": LOCK_INPUTS,
+    "gateway": frozenset({"function_button"}),
+    "camera": frozenset({"reset_hold", "sd_insert", "sd_remove", "sd_fault", "network", "power", "ethernet"}),
 }
 KEYS = frozenset("0123456789*#")
 MAX_HOLD_S = 30.0
@@ -49,8 +50,16 @@ MAX_HOLD_S = 30.0
 
 class PanelInputIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    input: str = Field(min_length=1, max_length=32, description="e.g. key, finger, card, doorbell, reset")
+    input: str = Field(
+        min_length=1, max_length=32, description="e.g. key, finger, card, doorbell, reset_hold"
+    )
     value: PanelValue = Field(default=None, description="key '5', finger name, card UID, seconds held ...")
+    seconds: float | None = Field(default=None, ge=0, le=3600, description="camera: how long (held, offline)")
+    device: str | None = Field(
+        default=None,
+        max_length=64,
+        description="gateway only: serial of a lock in radio range that is not paired yet (its RESET, L12.2)",
+    )
 
 
 class PanelOut(BaseModel):
@@ -81,7 +90,9 @@ def _emulated(access: DeviceAccess) -> dict[str, Any]:
 
 def validate_input(kind: str, body: PanelInputIn) -> None:
     """Refuse inputs the device does not have, before anything reaches it."""
-    allowed = INPUTS.get(kind, frozenset())
+    if body.device is not None and kind != "gateway":
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "device: only a gateway relays to a lock")
+    allowed = LOCK_INPUTS if body.device is not None else INPUTS.get(kind, frozenset())
     if body.input not in allowed:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -121,9 +132,7 @@ async def press_input(body: PanelInputIn, access: SettingsAccess, request: Reque
     validate_input(device.kind, body)
     mqtt: HubMqtt = request.app.state.mqtt
     try:
-        ack = await mqtt.send_command(
-            device.serial, "panel.input", {"input": body.input, "value": body.value}
-        )
+        ack = await mqtt.send_command(device.serial, "panel.input", body.model_dump(exclude_none=True))
     except CommandError as exc:
         log.warning("panel input %s to %s failed: %s", body.input, device.serial, exc)
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, str(exc)) from None

@@ -68,7 +68,7 @@ async def list_shares(access: OwnerAccess, session: DbSession) -> list[ShareOut]
     rows = await session.execute(
         select(Share, User).join(User, User.id == Share.user_id).where(Share.device_id == access.device.id)
     )
-    return [_share_out(share, access.device, user) for share, user in rows.tuples()]
+    return [_share_out(share, access.device, user) for share, user in rows.all()]
 
 
 @router.post("/devices/{device_id}/shares", response_model=ShareOut, status_code=status.HTTP_201_CREATED)
@@ -141,4 +141,4 @@ async def received_shares(user: CurrentUser, session: DbSession) -> list[ShareOu
     rows = await session.execute(
         select(Share, Device).join(Device, Device.id == Share.device_id).where(Share.user_id == user.id)
     )
-    return [_share_out(share, device, user) for share, device in rows.tuples()]
+    return [_share_out(share, device, user) for share, device in rows.all()]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -32,16 +33,19 @@ MAX_BACKLOG = 40  # batches (~8 s) waiting for the camera; older audio is droppe
 
 
 def speaker_url(device: Device) -> str:
-    """The camera's speaker endpoint, from the address it reports in its state."""
+    """The camera's speaker endpoint, from the HTTP port and host it reports in its state."""
     state: dict[str, Any] = device.state or {}
-    base = state.get("http_url")
-    if not base and state.get("http_port"):
-        base = f"http://{state.get('http_host') or state.get('host') or '127.0.0.1'}:{state['http_port']}"
-    if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+    http: dict[str, Any] = state.get("http") or {}
+    rtsp: dict[str, Any] = state.get("rtsp") or {}
+    port = http.get("port")
+    if not isinstance(port, int):
         raise WebSocketException(
-            status.WS_1011_INTERNAL_ERROR, "the camera has not reported its HTTP address yet"
+            status.WS_1011_INTERNAL_ERROR, "the camera has not reported its HTTP port yet"
         )
-    return base.rstrip("/") + "/audio/speaker"
+    # The camera reports its address in its RTSP URL; the HTTP side listens on the same host.
+    host = urlsplit(str(rtsp.get("main_url") or "")).hostname or "127.0.0.1"
+    path = http.get("speaker") or "/audio/speaker"
+    return f"http://{host}:{port}{path}"
 
 
 class SpeakerForwarder:
@@ -54,6 +58,7 @@ class SpeakerForwarder:
         self.error: str | None = None
         self.sent_bytes = 0
         self.dropped = 0
+        self.batches = 0
 
     def offer(self, batch: bytes | None) -> None:
         """Queue a batch (None: the end); when the camera lags too far, the oldest audio goes."""
@@ -68,7 +73,10 @@ class SpeakerForwarder:
             while (batch := await self.queue.get()) is not None:
                 try:
                     response = await self.client.post(
-                        self.url, content=batch, headers={"Content-Type": "audio/L16; rate=16000; channels=1"}
+                        self.url,
+                        content=batch,
+                        params={"new": "1"} if self.batches == 0 else None,
+                        headers={"Content-Type": "audio/L16; rate=16000; channels=1"},
                     )
                 except httpx.HTTPError as exc:
                     self.error = f"the camera's speaker is unreachable: {exc}"
@@ -79,6 +87,7 @@ class SpeakerForwarder:
                     log.warning("talk: %s: %s", self.error, response.text[:200])
                     return
                 self.sent_bytes += len(batch)
+                self.batches += 1
         finally:
             await self.client.aclose()
 
