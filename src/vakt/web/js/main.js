@@ -17,6 +17,9 @@ route("/devices/:id/settings", () => import("./screens/camera-settings.js"));
 route("/devices/:id/panel", () => import("./screens/panel.js"));
 route("/devices/:id/share", () => import("./screens/share.js"));
 
+const theme = localStorage.getItem("theme");
+if (theme && theme !== "auto") document.documentElement.dataset.theme = theme;
+
 const NAV = [
   ["/", "home", "Devices"],
   ["/live", "grid", "Live"],

@@ -13,15 +13,22 @@ export function cameraPanel(d) {
     h("div", { class: "face-label" }, "Camera"),
     h("div", { class: "row", style: { justifyContent: "center", gap: "18px" } }, spotL, h("div", { class: "lens" }), spotR),
     h("div", { class: "led-row" }, led), ledLabel, siren,
-    h("button", { class: "hw-btn", id: "camera-reset", title: "Hold about 4 s: factory defaults (C2.1)", onclick: () => press(d.id, "reset", 4) }, "Hold RESET 4 s"));
+    h("button", { class: "hw-btn", id: "camera-reset", title: "Hold about 4 s: factory defaults (C2.1)", onclick: () => press(d.id, "reset_hold", null, { seconds: 4 }) }, "Hold RESET 4 s"),
+    h("div", { class: "row", style: { justifyContent: "center" } },
+      h("button", { class: "hw-btn small", id: "sd-insert", title: "Insert a new 32 GB card (C4.1)", onclick: () => press(d.id, "sd_insert", null) }, "Insert SD"),
+      h("button", { class: "hw-btn small", id: "sd-remove", onclick: () => press(d.id, "sd_remove", null) }, "Remove SD"),
+      h("button", { class: "hw-btn small", id: "sd-fault", title: "Card fault: LED fast-flashing red (C4.4)", onclick: () => press(d.id, "sd_fault", null) }, "SD fault")),
+    h("div", { class: "row", style: { justifyContent: "center" } },
+      h("button", { class: "hw-btn small", id: "net-drop", title: "Network down for 20 s (LED slow-flashing red)", onclick: () => press(d.id, "network", "off", { seconds: 20 }) }, "Drop network 20 s")));
   const update = (cur) => {
     const s = cur.state || {};
     const l = s.led ?? s.status_led ?? (s.panel || {}).led;
     led.className = ledClasses("led", l);
     ledLabel.textContent = `Status LED: ${ledText(l)}`;
     const spot = s.spotlight ?? (s.panel || {}).spotlight;
-    const on = typeof spot === "object" && spot ? Boolean(spot.on ?? spot.active) : Boolean(spot);
-    const strobe = typeof spot === "object" && spot ? Boolean(spot.flashing || spot.strobe || spot.mode === "flash") : spot === "flash";
+    const mode = typeof spot === "object" && spot ? spot.mode ?? (spot.on ? "on" : "off") : spot ? String(spot) : "off";
+    const on = mode !== "off";
+    const strobe = mode.startsWith("flash");
     for (const el of [spotL, spotR]) { el.classList.toggle("on", on); el.classList.toggle("strobe", strobe); }
     const sir = s.siren ?? (s.panel || {}).siren;
     siren.classList.toggle("on", Boolean(typeof sir === "object" && sir ? sir.on ?? sir.active : sir));

@@ -58,7 +58,8 @@ export default function cameraScreen(d, params) {
     } catch (err) { toastError(err); }
   });
 
-  let recording = Boolean(d.state && (d.state.recording || d.state.manual_recording));
+  const recOn = (st) => { const r = (st || {}).recording; return Boolean(r && typeof r === "object" ? r.on && r.reason === "manual" : r); };
+  let recording = recOn(d.state);
   const recBtn = ctl("record", "record", "Record", async () => {
     try {
       const next = !recording;
@@ -119,7 +120,7 @@ export default function cameraScreen(d, params) {
   cleanups.push(subscribe((id) => {
     if (id !== d.id) return;
     const cur = device(d.id);
-    if (cur && cur.state && typeof cur.state.recording === "boolean") setRecording(cur.state.recording);
+    if (cur && cur.state && cur.state.recording !== undefined) setRecording(recOn(cur.state));
   }));
   if (params.query.get("talk")) setTimeout(() => talk.el.focus(), 300);
   return { el, title: d.name || "Camera", destroy: () => { if (live) live.destroy(); cleanups.forEach((f) => f()); } };

@@ -1,0 +1,100 @@
+// Users and their credentials with sync state (A7), provisioning door codes and cards, temporary codes.
+import { api } from "../api.js";
+import { h, icon } from "../dom.js";
+import { busy, dialog, field, input } from "../form.js";
+import { humanize } from "../device-state.js";
+import { can } from "../perms.js";
+import { on } from "../ws.js";
+import { toast, toastError } from "../toast.js";
+
+const TYPE_ICON = { PIN: "key", RFID: "panel", Fingerprint: "shield" };
+const TYPE_LABEL = { PIN: "Door code", RFID: "Card", Fingerprint: "Fingerprint" };
+const SYNC = { synced: ["Synced", "ok"], pending: ["Syncing…", "warn"], failed: ["Sync failed", "danger"], deleting: ["Removing…", "warn"] };
+
+function credOf(c) {
+  return {
+    id: c.id,
+    type: c.credential_type || c.type,
+    index: c.credential_index ?? c.index ?? c.number,
+    name: c.name || "",
+    sync: c.sync_state || c.sync || c.status || "synced",
+    userType: c.user_type,
+    temporary: Boolean(c.valid_from || c.valid_until || c.max_uses),
+    validUntil: c.valid_until,
+    usesLeft: c.max_uses !== undefined && c.max_uses !== null ? c.max_uses - (c.uses || 0) : null,
+  };
+}
+
+function addDialog(d, kind, done) {
+  const isCode = kind !== "RFID";
+  const temporary = kind === "temporary";
+  const error = h("div", { class: "form-error", role: "alert" });
+  const secret = isCode
+    ? input({ name: "secret", id: "new-code", inputmode: "numeric", pattern: "[0-9]{6,10}", required: true, autocomplete: "off", placeholder: "6-10 digits" })
+    : input({ name: "secret", id: "new-card", pattern: "[0-9A-Fa-f]{4,32}", required: true, autocomplete: "off", placeholder: "Card UID, e.g. 04A1B2C3" });
+  const submit = h("button", { class: "btn btn-primary", type: "submit" }, "Add");
+  const form = h("form", {},
+    field("Name", input({ name: "name", required: true, maxlength: 60, placeholder: temporary ? "Cleaner" : "Anna", id: "cred-name" })),
+    field(isCode ? "Door code" : "Card UID", secret, isCode ? "Never stored in clear: the lock keeps only a keyed hash." : null),
+    temporary ? [
+      field("Valid from", input({ name: "valid_from", type: "datetime-local" })),
+      field("Valid until", input({ name: "valid_until", type: "datetime-local" })),
+      field("Number of uses (optional)", input({ name: "max_uses", type: "number", min: 1, max: 1000 })),
+    ] : null,
+    error, h("div", { class: "row end" }, submit));
+  const title = temporary ? "Temporary door code" : isCode ? "Add a door code" : "Add a card";
+  const dlg = dialog(title, form);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!form.checkValidity()) { error.textContent = isCode ? "A door code is 6 to 10 digits." : "A card UID is 4-32 hex digits."; return; }
+    const fd = new FormData(form);
+    const body = { credential_type: isCode ? "PIN" : "RFID", name: fd.get("name"), secret: fd.get("secret") };
+    if (temporary) {
+      if (fd.get("valid_from")) body.valid_from = new Date(fd.get("valid_from")).toISOString();
+      if (fd.get("valid_until")) body.valid_until = new Date(fd.get("valid_until")).toISOString();
+      if (fd.get("max_uses")) body.max_uses = Number(fd.get("max_uses"));
+      if (!body.valid_until && !body.max_uses) { error.textContent = "A temporary code needs an end time or a number of uses."; return; }
+    }
+    try {
+      await busy(submit, () => api.post(`/api/locks/${d.id}/credentials`, body));
+      toast(`${TYPE_LABEL[body.credential_type]} for ${body.name} is being sent to the lock.`, { kind: "ok" });
+      dlg.close();
+      done();
+    } catch (err) { error.textContent = err.message; }
+  });
+}
+
+function row(d, c, refresh) {
+  const [syncText, syncCls] = SYNC[c.sync] || [humanize(c.sync), ""];
+  const del = can(d, "settings") ? h("button", { class: "icon-btn", "aria-label": "Delete", title: "Delete", onclick: async () => {
+    if (!confirm(`Delete ${TYPE_LABEL[c.type] || c.type} ${c.index ?? ""} (${c.name || "unnamed"})?`)) return;
+    try { await api.del(`/api/locks/${d.id}/credentials/${c.id}`); refresh(); } catch (err) { toastError(err); }
+  } }, icon("trash", 18)) : null;
+  return h("div", { class: "list-item cred", dataset: { type: c.type, index: c.index ?? "" } },
+    h("div", { class: "device-icon" }, icon(TYPE_ICON[c.type] || "key", 18)),
+    h("div", { class: "grow" },
+      h("div", { class: "title" }, c.name || `${TYPE_LABEL[c.type] || c.type} ${c.index ?? ""}`),
+      h("div", { class: "meta" }, `${TYPE_LABEL[c.type] || c.type}${c.index ? ` #${c.index}` : ""}`,
+        c.userType === "ProgrammingUser" ? " · administrator" : "",
+        c.temporary ? ` · temporary${c.validUntil ? ` until ${new Date(c.validUntil).toLocaleString()}` : ""}${c.usesLeft !== null ? ` · ${c.usesLeft} uses left` : ""}` : "")),
+    h("span", { class: `chip ${syncCls}` }, syncText), del);
+}
+
+export function lockCredentials(d) {
+  const list = h("div", { class: "list", id: "credential-list" });
+  const actions = can(d, "settings") ? h("div", { class: "row", style: { marginBottom: "8px" } },
+    h("button", { class: "btn btn-sm", id: "add-code", onclick: () => addDialog(d, "PIN", refresh) }, icon("plus", 14), "Door code"),
+    h("button", { class: "btn btn-sm", id: "add-card", onclick: () => addDialog(d, "RFID", refresh) }, icon("plus", 14), "Card"),
+    h("button", { class: "btn btn-sm", id: "add-temporary", onclick: () => addDialog(d, "temporary", refresh) }, icon("plus", 14), "Temporary code")) : null;
+  async function refresh() {
+    try {
+      const data = await api.get(`/api/locks/${d.id}/credentials`);
+      const rows = (Array.isArray(data) ? data : data.items || data.credentials || []).map(credOf);
+      list.replaceChildren(...(rows.length ? rows.map((c) => row(d, c, refresh))
+        : [h("div", { class: "empty" }, "No credentials yet. Fingerprints are enrolled at the lock (3571# then 11#).")]));
+    } catch (err) { list.replaceChildren(h("div", { class: "empty" }, err.message)); }
+  }
+  const off = on("device.event", (m) => { if (m.device_id === d.id && (m.event || {}).type === "LockUserChange") refresh(); });
+  const off2 = on("lock.credentials", (m) => { if (m.device_id === d.id) refresh(); });
+  return { el: h("div", {}, actions, list, h("p", { class: "muted small" }, "Fingerprints can only be enrolled at the lock.")), refresh, destroy: () => { off(); off2(); } };
+}

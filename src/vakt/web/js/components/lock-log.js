@@ -1,0 +1,86 @@
+// The lock's operation log (A7, L8.4): who, how, when; filters; new entries arrive over /api/ws.
+import { api } from "../api.js";
+import { h, icon, formatTime } from "../dom.js";
+import { humanize } from "../device-state.js";
+import { on } from "../ws.js";
+
+const FILTERS = [["", "All"], ["LockOperation", "Lock / unlock"], ["LockOperationError", "Failures"], ["DoorLockAlarm", "Alarms"], ["LockUserChange", "Credential changes"], ["Doorbell", "Doorbell"]];
+const SOURCES = ["", "Keypad", "Biometric", "RFID", "Remote", "Manual", "Auto", "Button"];
+const SOURCE_LABEL = { Keypad: "door code", Biometric: "fingerprint", RFID: "card", Remote: "the app", Manual: "by hand", Auto: "auto-relock", Button: "button" };
+
+function entryOf(raw) {
+  const e = raw.event || raw;
+  const data = e.data || e;
+  return {
+    id: e.id ?? e.event_id,
+    ts: e.ts || e.time || raw.ts,
+    type: e.type || e.kind,
+    op: data.lock_operation_type || data.operation,
+    source: data.operation_source || data.source,
+    error: data.operation_error || data.error,
+    user: raw.user_name || data.user_name || e.user_name || (data.user_index ? `User ${data.user_index}` : null),
+    credential: data.credential ? `${humanize(data.credential.credential_type)} ${data.credential.credential_index}` : (raw.credential_name || null),
+    alarm: data.alarm_code,
+    mechanism: data.mechanism,
+    clip: raw.clip_url || e.clip_url || null,
+    change: data.data_operation_type ? `${humanize(data.data_operation_type)} ${humanize(data.lock_data_type || "")} ${data.data_index ?? ""}` : null,
+  };
+}
+
+function describe(x) {
+  switch (x.type) {
+    case "LockOperation": return [`${x.op === "Unlock" ? "Unlocked" : "Locked"}${x.source ? ` with ${SOURCE_LABEL[x.source] || humanize(x.source)}` : ""}`, x.op === "Unlock" ? "unlock" : "lock", ""];
+    case "LockOperationError": return [`Failed ${String(x.op || "unlock").toLowerCase()}${x.source ? ` (${SOURCE_LABEL[x.source] || x.source})` : ""}: ${humanize(x.error || "invalid")}`, "alert", "danger"];
+    case "DoorLockAlarm": return [`Alarm: ${humanize(x.alarm || "")}`, "siren", "danger"];
+    case "LockUserChange": return [`Credentials: ${x.change}`, "key", ""];
+    case "Doorbell": return ["Doorbell rang", "bell", ""];
+    default: return [humanize(x.type || "event"), "panel", ""];
+  }
+}
+
+function row(x) {
+  const [text, ic, cls] = describe(x);
+  return h("div", { class: "list-item log-entry", dataset: { type: x.type || "", source: x.source || "" } },
+    h("div", { class: "device-icon", style: cls === "danger" ? { background: "var(--danger-soft)", color: "var(--danger)" } : {} }, icon(ic, 18)),
+    h("div", { class: "grow" }, h("div", { class: "title" }, text),
+      h("div", { class: "meta" }, [x.user, x.credential, x.mechanism && humanize(x.mechanism)].filter(Boolean).join(" · ") || "\u00a0")),
+    x.clip ? h("a", { class: "btn btn-sm btn-ghost", href: x.clip }, icon("play", 14), "Clip") : null,
+    h("div", { class: "meta mono" }, `${new Date(x.ts).toLocaleDateString([], { month: "short", day: "numeric" })} ${formatTime(x.ts)}`));
+}
+
+export function lockLog(d) {
+  let type = "";
+  let source = "";
+  let entries = [];
+  const list = h("div", { class: "list", id: "lock-log" });
+  const typeSel = h("select", { class: "input", "aria-label": "Kind", id: "log-filter-type", style: { width: "auto" } }, FILTERS.map(([v, l]) => h("option", { value: v }, l)));
+  const sourceSel = h("select", { class: "input", "aria-label": "Source", id: "log-filter-source", style: { width: "auto" } }, SOURCES.map((s) => h("option", { value: s }, s ? humanize(SOURCE_LABEL[s] || s) : "Any method")));
+  typeSel.onchange = () => { type = typeSel.value; refresh(); };
+  sourceSel.onchange = () => { source = sourceSel.value; refresh(); };
+  const render = () => {
+    const shown = entries.filter((x) => (!type || x.type === type) && (!source || x.source === source));
+    list.replaceChildren(...(shown.length ? shown.map(row) : [h("div", { class: "empty" }, "Nothing here yet.")]));
+  };
+  async function refresh() {
+    list.replaceChildren(h("div", { class: "skeleton-group", style: { padding: "12px 0" } }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" })));
+    const qs = new URLSearchParams({ limit: "100" });
+    if (type) qs.set("type", type);
+    if (source) qs.set("source", source);
+    try {
+      const data = await api.get(`/api/locks/${d.id}/log?${qs}`);
+      entries = (Array.isArray(data) ? data : data.items || data.entries || []).map(entryOf);
+      render();
+    } catch (err) {
+      list.replaceChildren(h("div", { class: "empty" }, err.message));
+    }
+  }
+  const off = on("device.event", (m) => {
+    if (m.device_id !== d.id) return;
+    const x = entryOf(m);
+    if (entries.some((e) => e.id && e.id === x.id)) return;
+    entries.unshift(x);
+    render();
+  });
+  const el = h("div", {}, h("div", { class: "row", style: { marginBottom: "6px" } }, typeSel, sourceSel), list);
+  return { el, refresh, destroy: off };
+}
