@@ -29,6 +29,7 @@ class CameraConfig(BaseModel):
     mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_password: str | None = Field(None, description="default: derived from the verification code")
     data_dir: Path = Field(Path("camera-data"), description="SD card, speaker recordings, settings, cache")
+    cache: Path | None = Field(None, description="transcode cache; default data_dir/cache (shareable)")
     sd_capacity_mb: int = Field(256, ge=1, le=1024 * 1024, description="emulated micro SD card size")
     sd_inserted: bool = True
     boot_seconds: float = Field(1.0, ge=0, le=60, description="time spent starting up (LED solid red)")
@@ -36,4 +37,4 @@ class CameraConfig(BaseModel):
 
     @property
     def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return self.cache if self.cache is not None else self.data_dir / "cache"
