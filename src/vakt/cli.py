@@ -31,3 +31,7 @@ app.add_typer(models_app, name="models")
 from vakt.camera.cli import camera as camera_command  # noqa: E402
 
 app.command("camera")(camera_command)
+
+from vakt.lock.panel_cli import lock_command  # noqa: E402
+
+app.command("lock")(lock_command)
