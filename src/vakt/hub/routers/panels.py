@@ -27,16 +27,18 @@ LOCK_INPUTS = frozenset(
     {
         "touch",
         "key",
+        "keys",
         "finger",
         "card",
-        "doorbell",
+        "bell",
         "knob",
         "privacy",
         "reset",
         "tamper",
         "mechanical_key",
         "batteries",
-        "emergency_power",
+        "battery",
+        "usb",
     }
 )
 INPUTS: dict[str, frozenset[str]] = {
@@ -100,6 +102,10 @@ def validate_input(kind: str, body: PanelInputIn) -> None:
         )
     if body.input == "key" and (not isinstance(body.value, str) or body.value not in KEYS):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "key must be one of 0-9, * or #")
+    if body.input == "keys" and (
+        not isinstance(body.value, str) or not 1 <= len(body.value) <= 32 or set(body.value) - KEYS
+    ):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "keys must be 1-32 of 0-9, * and #")
     if body.input in {"finger", "card"} and (
         not isinstance(body.value, str) or not 1 <= len(body.value) <= 64
     ):

@@ -11,7 +11,7 @@ const pick = (obj, ...paths) => {
 
 export function lockState(d) {
   const s = d.state || {};
-  const v = pick(s, "lock_state", "lockState", "lock.state", "bolt", "locked") ?? d.locked;
+  const v = pick(s, "lock_state", "motor", "lockState", "bolt", "locked") ?? d.locked;
   if (v === true) return "locked";
   if (v === false) return "unlocked";
   return typeof v === "string" ? v.toLowerCase() : undefined;

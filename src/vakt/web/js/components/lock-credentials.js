@@ -7,16 +7,18 @@ import { can } from "../perms.js";
 import { on } from "../ws.js";
 import { toast, toastError } from "../toast.js";
 
+const MATTER = { code: "PIN", card: "RFID", fingerprint: "Fingerprint" };
 const TYPE_ICON = { PIN: "key", RFID: "panel", Fingerprint: "shield" };
 const TYPE_LABEL = { PIN: "Door code", RFID: "Card", Fingerprint: "Fingerprint" };
-const SYNC = { synced: ["Synced", "ok"], pending: ["Syncing…", "warn"], failed: ["Sync failed", "danger"], deleting: ["Removing…", "warn"] };
+const SYNC = { synced: ["Synced", "ok"], adding: ["Sending to lock…", "warn"], deleting: ["Removing…", "warn"], out_of_sync: ["Out of sync", "danger"] };
 
 function credOf(c) {
   return {
     id: c.id,
-    type: c.credential_type || c.type,
-    index: c.credential_index ?? c.index ?? c.number,
-    name: c.name || "",
+    type: MATTER[c.kind] || c.credential_type || c.kind,
+    index: c.number ?? c.credential_index,
+    name: c.user_name || c.name || "",
+    error: c.error,
     sync: c.sync_state || c.sync || c.status || "synced",
     userType: c.user_type,
     temporary: Boolean(c.valid_from || c.valid_until || c.max_uses),

@@ -6,20 +6,22 @@ import { on } from "../ws.js";
 
 const FILTERS = [["", "All"], ["LockOperation", "Lock / unlock"], ["LockOperationError", "Failures"], ["DoorLockAlarm", "Alarms"], ["LockUserChange", "Credential changes"], ["Doorbell", "Doorbell"]];
 const SOURCES = ["", "Keypad", "Biometric", "RFID", "Remote", "Manual", "Auto", "Button"];
+const CRED_LABEL = { PIN: "Door code", RFID: "Card", Fingerprint: "Fingerprint", code: "Door code", card: "Card", fingerprint: "Fingerprint" };
 const SOURCE_LABEL = { Keypad: "door code", Biometric: "fingerprint", RFID: "card", Remote: "the app", Manual: "by hand", Auto: "auto-relock", Button: "button" };
 
 function entryOf(raw) {
   const e = raw.event || raw;
   const data = e.data || e;
   return {
-    id: e.id ?? e.event_id,
+    id: e.event_id ?? e.id,
     ts: e.ts || e.time || raw.ts,
     type: e.type || e.kind,
-    op: data.lock_operation_type || data.operation,
-    source: data.operation_source || data.source,
-    error: data.operation_error || data.error,
+    op: data.lock_operation_type || raw.operation || data.operation,
+    source: data.operation_source || raw.source,
+    error: data.operation_error || raw.error,
     user: raw.user_name || data.user_name || e.user_name || (data.user_index ? `User ${data.user_index}` : null),
-    credential: data.credential ? `${humanize(data.credential.credential_type)} ${data.credential.credential_index}` : (raw.credential_name || null),
+    credential: data.credential ? `${CRED_LABEL[data.credential.credential_type] || data.credential.credential_type} #${data.credential.credential_index}`
+      : raw.credential_kind ? `${CRED_LABEL[raw.credential_kind] || raw.credential_kind} #${raw.credential_number}` : null,
     alarm: data.alarm_code,
     mechanism: data.mechanism,
     clip: raw.clip_url || e.clip_url || null,

@@ -6,12 +6,12 @@ import { lockState, operatingMode, panel } from "../device-state.js";
 import { press, promptText } from "./panel-api.js";
 
 const FINGERS = [
-  ["owner-right-thumb", "Owner · right thumb"],
-  ["owner-right-index", "Owner · right index"],
-  ["owner-left-thumb", "Owner · left thumb"],
-  ["guest-right-thumb", "Guest · right thumb"],
-  ["guest-right-index", "Guest · right index"],
-  ["stranger-right-thumb", "Stranger · right thumb"],
+  ["alice-thumb", "Alice · thumb"],
+  ["alice-index", "Alice · index finger"],
+  ["bob-thumb", "Bob · thumb"],
+  ["bob-index", "Bob · index finger"],
+  ["carol-thumb", "Carol · thumb"],
+  ["stranger-thumb", "A stranger · thumb"],
 ];
 const CARDS = [["04A1B2C3", "Card 1 · 04A1B2C3"], ["04D4E5F6", "Card 2 · 04D4E5F6"], ["0BADCAFE", "Unknown card · 0BADCAFE"]];
 
@@ -36,7 +36,7 @@ export function lockPanel(d) {
   const cardSel = h("select", { class: "input face-select", id: "card-select", "aria-label": "Card" },
     CARDS.map(([v, l]) => h("option", { value: v }, l)));
   const cardBtn = h("button", { class: "hw-btn", id: "card-tap", onclick: () => press(d.id, "card", cardSel.value) }, "Tap card");
-  const bell = h("button", { class: "hw-btn round", id: "doorbell", title: "Doorbell", onclick: () => press(d.id, "doorbell", true) }, icon("bell", 22));
+  const bell = h("button", { class: "hw-btn round", id: "doorbell", title: "Doorbell", onclick: () => press(d.id, "bell", null) }, icon("bell", 22));
 
   const front = h("div", { class: "device-face", id: "lock-front" },
     h("div", { class: "face-label" }, "Outside"),
@@ -53,28 +53,32 @@ export function lockPanel(d) {
   const back = h("div", { class: "device-face", id: "lock-back" },
     h("div", { class: "face-label" }, "Inside"),
     h("div", { class: "row", style: { justifyContent: "center" } }, motor, mode),
-    h("button", { class: "hw-btn", id: "knob", onclick: () => press(d.id, "knob", true) }, "Turn inside knob"),
-    h("button", { class: "hw-btn", id: "privacy", onclick: () => press(d.id, "privacy", true) }, "Privacy button"),
+    h("button", { class: "hw-btn", id: "knob", onclick: () => press(d.id, "knob", null) }, "Turn inside knob"),
+    h("button", { class: "hw-btn", id: "privacy", onclick: () => press(d.id, "privacy", null) }, "Privacy button"),
     h("div", { class: "row", style: { justifyContent: "center" } },
       h("button", { class: "hw-btn small", id: "reset-3s", title: "Hold RESET 3 s: pairing (L12.2)", onclick: () => press(d.id, "reset", 3) }, "RESET 3 s"),
       h("button", { class: "hw-btn small", id: "reset-5s", title: "Hold RESET 5 s while inserting batteries: factory reset (L12.1)", onclick: () => press(d.id, "reset", 5) }, "RESET 5 s")),
     h("div", { class: "row", style: { justifyContent: "center" } },
-      h("button", { class: "hw-btn small", id: "tamper", title: "Force the front panel off (L10.1)", onclick: () => press(d.id, "tamper", true) }, "Remove front panel"),
-      h("button", { class: "hw-btn small", id: "key-turn", title: "Mechanical key", onclick: () => press(d.id, "mechanical_key", true) }, "Use key")));
+      h("button", { class: "hw-btn small", id: "tamper", title: "Force the front panel off (L10.1)", onclick: () => press(d.id, "tamper", "on") }, "Remove front panel"),
+      h("button", { class: "hw-btn small", id: "key-turn", title: "Mechanical key", onclick: () => press(d.id, "mechanical_key", null) }, "Use key")));
 
   const update = (cur) => {
-    const p = panel(cur);
-    const awake = Boolean(p.awake ?? p.keypad_lit ?? p.lit);
+    const s = cur.state || {};
+    const disp = s.display || panel(cur).display || {};
+    const awake = Boolean(disp.lit);
     keypad.classList.toggle("awake", awake);
-    const text = p.display ?? p.keypad_display ?? p.digits ?? "";
+    const text = disp.text ?? "";
     display.textContent = text === "" || text === null ? (awake ? "····" : "") : String(text);
-    display.classList.toggle("blink", Boolean(p.blink ?? p.blinking));
-    prompt.textContent = promptText(p.prompt ?? (cur.state || {}).prompt);
-    const leds = p.leds || p.led || {};
-    ledOk.classList.toggle("on", Boolean(leds.green ?? leds.ok));
-    ledBad.classList.toggle("on", Boolean(leds.red ?? leds.error ?? leds.alarm));
+    display.classList.toggle("blink", Boolean(disp.blinking));
+    display.classList.toggle("off", !awake);
+    const prompts = s.last_prompts || [];
+    prompt.textContent = promptText(prompts[prompts.length - 1]);
     const ls = lockState(cur) || "unknown";
-    ledLock.classList.toggle("on", Boolean(leds.blue ?? ls === "unlocked"));
+    const alarmOn = (s.alarms || []).length > 0;
+    const failed = prompts.includes("failure") || prompts.includes("locked_out");
+    ledOk.classList.toggle("on", ls === "unlocked");
+    ledBad.classList.toggle("on", alarmOn || failed);
+    ledLock.classList.toggle("on", awake);
     motor.textContent = `Bolt: ${ls}`;
     motor.className = `chip ${ls === "locked" ? "ok" : ls === "unlocked" ? "warn" : ""}`;
     mode.textContent = `Mode: ${operatingMode(cur) || "Normal"}`;

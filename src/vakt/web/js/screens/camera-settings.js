@@ -1,0 +1,87 @@
+// Camera settings (C6, C8): every field of the CameraSettings model, plus restart, Wi-Fi, storage, delete.
+import { api } from "../api.js";
+import { h, icon } from "../dom.js";
+import { pageHead } from "../components/page-head.js";
+import { schemaRows, ungrouped } from "../components/schema-form.js";
+import { storageCard } from "../components/storage-card.js";
+import { busy, dialog } from "../form.js";
+import { loadDevice, removeDevice } from "../store.js";
+import { navigate } from "../router.js";
+import { toast, toastError } from "../toast.js";
+
+const GROUPS = [
+  ["Video and sound", ["audio", "flip_image", "status_light"]],
+  ["Detection and alerts", ["intelligent_human_detection", "detection_sensitivity", "alarm_notification", "offline_notification", "motion_recording"]],
+  ["Date and time", ["time_zone", "date_format"]],
+  ["Privacy", ["image_encryption"]],
+  ["About", ["name", "location", "device_version"]],
+];
+
+async function loadSettings(id) {
+  const data = await api.get(`/api/cameras/${id}/settings`);
+  const schema = data.schema || (await api.get("/api/cameras/settings/schema"));
+  const values = data.values || data.settings || data;
+  return { schema, values };
+}
+
+const LED_GUIDE = [
+  ["Solid red", "Starting up"], ["Slow-flashing red", "Network exception"], ["Fast-flashing red", "Camera exception (e.g. micro SD error)"],
+  ["Solid blue", "Someone is watching live"], ["Slow-flashing blue", "Running normally"], ["Fast-flashing blue", "Ready for Wi-Fi set-up"],
+];
+
+function guide() {
+  dialog("User guide", h("div", {},
+    h("h3", {}, "Status light"),
+    h("table", { class: "table" }, LED_GUIDE.map(([a, b]) => h("tr", {}, h("td", {}, a), h("td", { class: "muted" }, b)))),
+    h("p", { class: "muted small" }, "Hold RESET about 4 s to restore every setting and restart in set-up mode. A new micro SD card must be initialized before use.")));
+}
+
+export default async function cameraSettingsScreen(params) {
+  const d = await loadDevice(params.id);
+  const head = pageHead(d, { back: `/devices/${d.id}`, sub: "Settings" });
+  const body = h("div", { class: "stack" }, h("div", { class: "card" }, h("div", { class: "skeleton-group" }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" }))));
+  const save = async (name, value, revert, commit) => {
+    try {
+      await api.patch(`/api/cameras/${d.id}/settings`, { [name]: value });
+      if (commit) commit();
+      toast("Saved.", { kind: "ok", timeout: 1800 });
+    } catch (err) { revert(); toastError(err); }
+  };
+  try {
+    const { schema, values } = await loadSettings(d.id);
+    const groups = [...GROUPS];
+    const rest = ungrouped(schema, groups);
+    if (rest.length) groups.push(["More", rest]);
+    body.replaceChildren(...groups.map(([title, fields]) => h("div", { class: "card", dataset: { group: title } },
+      h("div", { class: "card-title" }, h("h3", {}, title)), schemaRows(schema, values, fields, save))));
+  } catch (err) {
+    body.replaceChildren(h("div", { class: "card empty" }, icon("alert", 32), h("p", {}, `Settings are not available: ${err.message}`)));
+  }
+
+  const command = (label, path, confirmText, okText) => {
+    const btn = h("button", { class: "btn btn-sm" }, label);
+    btn.onclick = async () => {
+      if (confirmText && !confirm(confirmText)) return;
+      try { await busy(btn, () => api.post(path)); toast(okText, { kind: "ok" }); } catch (err) { toastError(err); }
+    };
+    return btn;
+  };
+  const del = h("button", { class: "btn btn-sm btn-danger", id: "delete-device" }, icon("trash", 16), "Delete device");
+  del.onclick = async () => {
+    if (!confirm(`Delete ${d.name || d.serial} from your account? Its recordings stay until retention removes them.`)) return;
+    try { await api.del(`/api/devices/${d.id}`); removeDevice(d.id); toast("Device deleted.", { kind: "ok" }); navigate("/"); } catch (err) { toastError(err); }
+  };
+  const storage = storageCard(d);
+  const side = h("div", { class: "stack" }, storage.el,
+    h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Device")),
+      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), h("div", { class: "desc" }, "Take the camera offline, then join another network (C3.3).")),
+        command("Change", `/api/cameras/${d.id}/wifi/offline`, "Take the camera offline to join another Wi-Fi network?", "The camera is ready to join another network.")),
+      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
+        command("Restart", `/api/cameras/${d.id}/restart`, "Restart the camera?", "The camera is restarting.")),
+      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Serial"), h("div", { class: "desc mono" }, d.serial))),
+      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "User guide")),
+        h("button", { class: "btn btn-sm btn-ghost", onclick: guide }, "Open")),
+      d.is_owner !== false ? h("div", { class: "row end", style: { marginTop: "10px" } }, del) : null));
+  const el = h("section", {}, head.el, h("div", { class: "cols" }, body, side));
+  return { el, title: "Camera settings", destroy: () => { head.destroy(); storage.destroy(); } };
+}
