@@ -110,7 +110,9 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def hub_settings(tmp_path: Path, mosquitto: Mosquitto, database_url: str | None = None, **extra: Any) -> HubSettings:
+def hub_settings(
+    tmp_path: Path, mosquitto: Mosquitto, database_url: str | None = None, **extra: Any
+) -> HubSettings:
     return HubSettings(
         data_dir=tmp_path / "data",
         database_url=database_url or "",
@@ -142,7 +144,8 @@ class Hub:
         """Register and sign in ``name``; returns (user id, token)."""
         async with self.client() as c:
             r = await c.post(
-                "/api/auth/register", json={"email": f"{name}@example.org", "username": name, "password": password}
+                "/api/auth/register",
+                json={"email": f"{name}@example.org", "username": name, "password": password},
             )
             assert r.status_code == 201, r.text
             r = await c.post("/api/auth/login", json={"login": name, "password": password})
@@ -160,7 +163,9 @@ class Hub:
 async def running_hub(settings: HubSettings, mosquitto: Mosquitto, **kwargs: Any) -> AsyncIterator[Hub]:
     app = create_app(settings, **kwargs)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -184,4 +189,6 @@ async def hub(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Hub]:
 
 def label(kind: str = "lock") -> DeviceLabel:
     model = {"lock": "VL-100", "gateway": "VG-1", "camera": "VC-1"}[kind]
-    return DeviceLabel(serial=f"{model[:2]}{secrets.token_hex(5).upper()}", code=secrets.token_hex(8), model=model)
+    return DeviceLabel(
+        serial=f"{model[:2]}{secrets.token_hex(5).upper()}", code=secrets.token_hex(8), model=model
+    )

@@ -31,7 +31,9 @@ async def test_a1_register_rejects_bad_input_with_clear_422(hub: Hub) -> None:
         message = r.json()["message"]
         assert "body.email" in message and "body.username" in message and "body.password" in message
         assert "s3cr3t" not in r.text  # passwords are never echoed back
-        r = await c.post("/api/auth/register", content=b"{not json", headers={"content-type": "application/json"})
+        r = await c.post(
+            "/api/auth/register", content=b"{not json", headers={"content-type": "application/json"}
+        )
         assert r.status_code == 422 and "JSON" in r.json()["message"]
         r = await c.post("/api/auth/login", json={"login": "alice"})
         assert r.status_code == 422 and "body.password: Field required" in r.json()["message"]
@@ -41,7 +43,8 @@ async def test_a1_duplicate_registration_is_refused(hub: Hub) -> None:
     await hub.user("alice")
     async with hub.client() as c:
         r = await c.post(
-            "/api/auth/register", json={"email": "ALICE@example.org", "username": "other", "password": "x" * 12}
+            "/api/auth/register",
+            json={"email": "ALICE@example.org", "username": "other", "password": "x" * 12},
         )
         assert r.status_code == 409
         r = await c.post(
@@ -53,10 +56,16 @@ async def test_a1_duplicate_registration_is_refused(hub: Hub) -> None:
 async def test_a1_sign_in_by_email_cookie_and_sign_out(hub: Hub) -> None:
     await hub.user("alice", "a long password 1")
     async with hub.client() as c:
-        r = await c.post("/api/auth/login", json={"login": "Alice@Example.org", "password": "a long password 1"})
+        r = await c.post(
+            "/api/auth/login", json={"login": "Alice@Example.org", "password": "a long password 1"}
+        )
         assert r.status_code == 200
         cookie = r.headers["set-cookie"]
-        assert "vakt_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+        assert (
+            "vakt_session=" in cookie
+            and "HttpOnly" in cookie
+            and "SameSite=lax" in cookie.replace("Lax", "lax")
+        )
         assert (await c.get("/api/auth/me")).status_code == 200  # the cookie alone signs in
         assert (await c.post("/api/auth/logout")).status_code == 204
         c.cookies.clear()
@@ -77,7 +86,9 @@ async def test_a1_wrong_password_is_401_without_saying_which_part(hub: Hub) -> N
 async def test_a1_sessions_listed_and_revoked(hub: Hub) -> None:
     _, first = await hub.user("alice", "a long password 1")
     async with hub.client() as c:
-        second = (await c.post("/api/auth/login", json={"login": "alice", "password": "a long password 1"})).json()
+        second = (
+            await c.post("/api/auth/login", json={"login": "alice", "password": "a long password 1"})
+        ).json()
     async with hub.client(first) as c:
         sessions = (await c.get("/api/auth/sessions")).json()
         assert len(sessions) == 2 and [s["current"] for s in sessions] == [True, False]
@@ -110,7 +121,9 @@ async def test_a1_expired_session_is_refused(hub: Hub) -> None:
 
 
 @pytest.mark.parametrize("by", ["account", "address"])
-async def test_a1_login_rate_limited_per_account_and_address(tmp_path: Path, mosquitto: Mosquitto, by: str) -> None:
+async def test_a1_login_rate_limited_per_account_and_address(
+    tmp_path: Path, mosquitto: Mosquitto, by: str
+) -> None:
     settings = hub_settings(tmp_path, mosquitto, login_max_failures=3, mqtt_enabled=False)
     async with running_hub(settings, mosquitto) as hub:
         await hub.user("alice", "a long password 1")

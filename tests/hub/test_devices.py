@@ -15,7 +15,9 @@ from vakt.protocol import DeviceCredentials, DeviceLabel
 async def _can_connect(hub: Hub, device: DeviceLabel) -> bool:
     creds = DeviceCredentials.from_label(device)
     try:
-        async with aiomqtt.Client("127.0.0.1", hub.mosquitto.port, username=creds.username, password=creds.password):
+        async with aiomqtt.Client(
+            "127.0.0.1", hub.mosquitto.port, username=creds.username, password=creds.password
+        ):
             return True
     except aiomqtt.MqttError:
         return False
@@ -35,7 +37,9 @@ async def test_a2_add_gateway_registers_it_with_the_broker_and_delete_removes_it
     gateway = label("gateway")
     assert not await _can_connect(hub, gateway)
     added = await hub.add_device(token, gateway, name="Hall gateway")
-    assert added["kind"] == "gateway" and added["serial"] == gateway.serial and added["name"] == "Hall gateway"
+    assert (
+        added["kind"] == "gateway" and added["serial"] == gateway.serial and added["name"] == "Hall gateway"
+    )
     assert await _eventually(lambda: _can_connect(hub, gateway))  # Mosquitto reloaded its passwd file
     async with hub.client(token) as c:
         assert (await c.delete(f"/api/devices/{added['id']}")).status_code == 204
@@ -107,5 +111,9 @@ async def test_a3_list_shows_live_state_fields(hub: Hub) -> None:
     assert row["id"] == gateway["id"] and row["online"] is False
     assert {"battery", "locked", "alarms", "rssi", "state", "permissions", "is_owner"} <= row.keys()
     assert row["is_owner"] is True and set(row["permissions"]) == {
-        "live_view", "history", "talk", "unlock", "settings"
+        "live_view",
+        "history",
+        "talk",
+        "unlock",
+        "settings",
     }

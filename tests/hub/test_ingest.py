@@ -1,4 +1,4 @@
-"""MQTT ingest (G7, A3, A8): valid messages stored once and pushed live; bad ones rejected, counted, harmless."""
+"""MQTT ingest (G7, A3, A8): valid messages stored once and pushed live; bad ones rejected and counted."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ async def _home(hub: Hub, token: str) -> tuple[dict, dict, DeviceCredentials]:  
 
 
 async def _publish_as(hub: Hub, creds: DeviceCredentials, messages: list[tuple[str, bytes, bool]]) -> None:
-    async with aiomqtt.Client("127.0.0.1", hub.mosquitto.port, username=creds.username, password=creds.password) as c:
+    async with aiomqtt.Client(
+        "127.0.0.1", hub.mosquitto.port, username=creds.username, password=creds.password
+    ) as c:
         for topic, payload, retain in messages:
             await c.publish(topic, payload, qos=1, retain=retain)
 
@@ -43,7 +45,7 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
     refused with a reason, and every valid message around them is still stored."""
     async with running_hub(hub_settings(tmp_path, mosquitto, any_db_url), mosquitto) as hub:
         _, token = await hub.user("alice")
-        gateway, lock, creds = await _home(hub, token)
+        _, lock, creds = await _home(hub, token)
         serial = lock["serial"]
         good = [Event(source=serial, type="Doorbell", data={"n": i}) for i in range(5)]
         base = f"vakt/v1/{serial}"
@@ -56,7 +58,11 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
             (f"{base}/event", b"x" * (MAX_PAYLOAD_BYTES + 1), False),
             (f"{base}/event", encode(Event(source="SOMEONE_ELSE", type="Doorbell")), False),
             (f"{base}/state", b"[1, 2]", False),
-            (f"{base}/state", json.dumps({"kind": "lock", "battery_percent": 81, "lock_state": "locked"}).encode(), True),
+            (
+                f"{base}/state",
+                json.dumps({"kind": "lock", "battery_percent": 81, "lock_state": "locked"}).encode(),
+                True,
+            ),
             (f"{base}/availability", encode(Availability(status="online")), True),
             (f"{base}/event", encode(good[2]), False),
             (f"{base}/event", encode(good[3]), False),
@@ -64,7 +70,9 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
         ]
         await _publish_as(hub, creds, messages)
         # an unknown device (not in any account) is refused too; the hub account may publish anything
-        await hub.app.state.mqtt._receive("vakt/v1/UNKNOWN1/event", encode(Event(source="UNKNOWN1", type="X")))
+        await hub.app.state.mqtt._receive(
+            "vakt/v1/UNKNOWN1/event", encode(Event(source="UNKNOWN1", type="X"))
+        )
         await asyncio.sleep(0.5)
         await hub.app.state.mqtt.idle()
         stored = await _stored(hub)
@@ -99,7 +107,9 @@ async def test_g7_replay_after_hub_restart_is_still_refused(tmp_path: Path, mosq
         await asyncio.sleep(0.3)
         await hub.app.state.mqtt.idle()
         async with hub.app.state.sessionmaker() as s:
-            count = await s.scalar(select(func.count()).select_from(DeviceEvent).where(DeviceEvent.event_id == event_id))
+            count = await s.scalar(
+                select(func.count()).select_from(DeviceEvent).where(DeviceEvent.event_id == event_id)
+            )
         assert count == 1 and hub.app.state.mqtt.stats.rejected["duplicate"] == 1
 
 

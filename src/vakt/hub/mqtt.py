@@ -16,6 +16,7 @@ from vakt.hub.bus import EventBus
 from vakt.hub.db import utcnow
 from vakt.hub.ingest import Batch, DeviceDirectory, DeviceRef, Incoming, IngestStats, store_batch
 from vakt.hub.models.devices import Device
+from vakt.hub.permissions import Permission
 from vakt.hub.settings import HubSettings
 from vakt.protocol import Ack, Channel, Command, Event, ProtocolError, decode, encode, parse_topic, topic
 from vakt.protocol.topics import PREFIX
@@ -203,7 +204,7 @@ class HubMqtt:
             await self._run_hooks(self._state_hooks, devices.get(device_id), state)
         for ref, event in batch.events:
             message = {"type": "device.event", "device_id": ref.id, "event": event.model_dump(mode="json")}
-            await self._bus.publish(message, ref.id)
+            await self._bus.publish(message, ref.id, permission=Permission.HISTORY)
             await self._run_hooks(self._event_hooks, devices.get(ref.id), event)
 
     async def _run_hooks(self, hooks: list[Any], device: Device | None, payload: Any) -> None:

@@ -1,6 +1,7 @@
 """ORM models, one module per area; importing this package registers the core tables on Base."""
 
 from vakt.hub.models.devices import Device, DeviceEvent, Share
+from vakt.hub.models.locks import LockCredential
 from vakt.hub.models.users import AuthSession, User
 
-__all__ = ["AuthSession", "Device", "DeviceEvent", "Share", "User"]
+__all__ = ["AuthSession", "Device", "DeviceEvent", "LockCredential", "Share", "User"]
