@@ -391,7 +391,7 @@ def test_L8_3_relocks_after_five_seconds(lock: Lock, clock: ManualClock) -> None
     clock.advance(0.2)
     out = lock.tick()
     assert out.motor == MotorState.LOCKED
-    relock = [e for e in out.events if isinstance(e, LockOperation)][0]
+    relock = next(e for e in out.events if isinstance(e, LockOperation))
     assert relock.operation_source == OperationSource.Auto and relock.ts == start + 5
 
 
@@ -672,7 +672,7 @@ def test_L15_2_enrolment_builds_template_and_1_to_n_verification(lock: Lock, clo
     add_finger(lock, BOB)
     leave_menu_and_sleep(lock, clock)
     out = lock.place_finger(BOB)
-    op = [e for e in out.events if isinstance(e, LockOperation)][0]
+    op = next(e for e in out.events if isinstance(e, LockOperation))
     assert op.credential is not None and op.credential.credential_index == 2
     clock.advance(6)
     assert lock.place_finger(fp.Finger.from_name("mallory", flat=False)).motor == MotorState.LOCKED
