@@ -68,6 +68,7 @@ class Tuning:
     motion_threshold: int  # grey-level change that counts as motion
     min_motion_area: float  # smallest moving blob, as a fraction of the motion frame area
     motion_width: int  # width of the grey frame motion is computed on
+    region_side: float  # smallest crop around motion, as a fraction of the frame's short side
 
     @classmethod
     def for_sensitivity(cls, sensitivity: int) -> Tuning:
@@ -80,9 +81,11 @@ class Tuning:
             return math.exp(math.log(lo) + t * (math.log(hi) - math.log(lo)))
 
         return cls(
-            score_threshold=round(0.65 - 0.40 * t, 3),
-            min_person_area=geometric(0.02, 0.0005),
+            score_threshold=round(0.7 - 0.45 * t, 3),
+            min_person_area=geometric(0.03, 0.0003),
             motion_threshold=round(40 - 25 * t),
             min_motion_area=geometric(0.01, 0.0003),
             motion_width=round(160 + 160 * t),
+            # a smaller crop is enlarged more on its way into the model: farther people become visible
+            region_side=0.6 - 0.3 * t,
         )

@@ -31,7 +31,7 @@ class MotionDetector:
         self._background = None
 
     def detect(self, frame: np.ndarray) -> list[Box]:
-        """Moving regions as boxes in ``frame`` pixels; the first frame only primes the background."""
+        """Moving regions as boxes in ``frame`` pixels; on the first frame everything is new (whole frame)."""
         h, w = frame.shape[:2]
         scale = self.width / w
         small = cv2.resize(frame, (self.width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -39,7 +39,7 @@ class MotionDetector:
         gray = cv2.GaussianBlur(gray, (5, 5), 0).astype(np.float32)
         if self._background is None or self._background.shape != gray.shape:
             self._background = gray
-            return []
+            return [(0.0, 0.0, float(w), float(h))]
         diff = cv2.absdiff(gray, self._background)
         cv2.accumulateWeighted(gray, self._background, self.learning_rate)
         mask = np.where(diff > self.threshold, 255, 0).astype(np.uint8)

@@ -94,7 +94,7 @@ class Pipeline:
             ]
             if not watched:
                 return []
-            regions = detection_regions(watched, w, h, min_side=min(h, w) // 2)
+            regions = detection_regions(watched, w, h, min_side=int(self.tuning.region_side * min(h, w)))
         boxes, scores = [], []
         for x1, y1, x2, y2 in regions:
             self.detector_runs += 1

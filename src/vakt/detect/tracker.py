@@ -33,17 +33,19 @@ class Track:
     last_seen: float
     first_seen: float
     hits: int = 1
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # of the centre, px/s
     best_score: float = 0.0
 
     def predict(self, pts: float) -> np.ndarray:
-        return self.box + self.velocity * max(0.0, pts - self.last_seen)
+        """The box moved with the centre's velocity; its size stays as last seen."""
+        shift = self.velocity * max(0.0, pts - self.last_seen)
+        return self.box + np.concatenate((shift, shift))
 
     def update(self, det: Detection, pts: float, smoothing: float) -> None:
         new = np.asarray(det.box, dtype=np.float64)
         dt = pts - self.last_seen
         if dt > 0:
-            measured = (new - self.box) / dt
+            measured = ((new[:2] + new[2:]) - (self.box[:2] + self.box[2:])) / 2 / dt
             self.velocity = smoothing * self.velocity + (1 - smoothing) * measured
         self.box = new
         self.score = det.score
