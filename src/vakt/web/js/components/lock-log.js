@@ -4,7 +4,7 @@ import { h, icon, formatTime } from "../dom.js";
 import { humanize } from "../device-state.js";
 import { on } from "../ws.js";
 
-const FILTERS = [["", "All"], ["LockOperation", "Lock / unlock"], ["LockOperationError", "Failures"], ["DoorLockAlarm", "Alarms"], ["LockUserChange", "Credential changes"], ["Doorbell", "Doorbell"]];
+const FILTERS = [["", "All"], ["LockOperation", "Lock / unlock"], ["LockOperationError", "Failures"], ["DoorLockAlarm", "Alarms"], ["LockUserChange", "Credential changes"]];
 const SOURCES = ["", "Keypad", "Biometric", "RFID", "Remote", "Manual", "Auto", "Button"];
 const CRED_LABEL = { PIN: "Door code", RFID: "Card", Fingerprint: "Fingerprint", code: "Door code", card: "Card", fingerprint: "Fingerprint" };
 const SOURCE_LABEL = { Keypad: "door code", Biometric: "fingerprint", RFID: "card", Remote: "the app", Manual: "by hand", Auto: "auto-relock", Button: "button" };
