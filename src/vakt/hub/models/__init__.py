@@ -1,5 +1,6 @@
 """ORM models, one module per area; importing this package registers the core tables on Base."""
 
+from vakt.hub.models import alerts  # noqa: F401  (alerts area: person events, notifications)
 from vakt.hub.models.devices import Device, DeviceEvent, Share
 from vakt.hub.models.locks import LockCredential
 from vakt.hub.models.users import AuthSession, User
