@@ -35,3 +35,7 @@ app.command("camera")(camera_command)
 from vakt.lock.panel_cli import lock_command  # noqa: E402
 
 app.command("lock")(lock_command)
+
+from vakt.gateway.cli import gateway_command  # noqa: E402
+
+app.command("gateway")(gateway_command)

@@ -1,0 +1,287 @@
+"""The gateway emulator as one async service: panel, network, MQTT client, lock relay, outbox (G1-G7).
+
+``async with Gateway(config) as gw:`` runs it in the background (or ``await Gateway(config).run()``);
+``await gw.stop()`` or leaving the block stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from vakt.gateway.commands import NoArgs, PairArgs, PanelInputArgs, PlacementArgs, parse_args
+from vakt.gateway.config import GatewayConfig, GatewayMemory
+from vakt.gateway.led import GatewayPanel
+from vakt.gateway.outbox import Outbox
+from vakt.gateway.radio import Placement, RadioLink
+from vakt.gateway.relay import LockRelay
+from vakt.protocol.client import CommandError, DeviceClient, DeviceOffline
+from vakt.protocol.credentials import device_password
+from vakt.protocol.messages import Command, Event
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._memory_path = config.data_dir / "gateway.json"
+        self.memory = GatewayMemory.load(self._memory_path)
+        self.locks: dict[str, LockRelay] = {}
+        if config.lock_serial and config.lock_code:
+            placement = self.memory.placements.get(config.lock_serial, config.placement)
+            radio = RadioLink(placement, seed=config.radio_seed)
+            self.locks[config.lock_serial] = LockRelay(
+                config.lock_serial, config.lock_code, config.lock_model, radio,
+                config.data_dir / f"lock-{config.lock_serial}", clock)
+        self._first_boot(config)
+        self.panel = GatewayPanel(self.memory.network)
+        self.outbox = Outbox(config.data_dir / "outbox.sqlite")
+        self.client = DeviceClient(serial=config.serial, password=device_password(config.code),
+                                   host=config.mqtt_host, port=config.mqtt_port, handler=self._handle,
+                                   relayed_serials=[s for s in self.memory.paired if s in self.locks])
+        self.client.on_connect(self._wake_sender)
+        self._outbox_ready = asyncio.Event()
+        self._client_task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_state: dict[str, Any] = {}
+
+    def _first_boot(self, config: GatewayConfig) -> None:
+        if self.memory.initialised:
+            return
+        if config.network == "wired":
+            self.memory.network = self.memory.network.model_copy(update={"wired": True})
+        elif config.network == "wifi" and config.wifi_ssid:
+            self.memory.network = self.memory.network.model_copy(update={"wifi_ssid": config.wifi_ssid})
+        if config.pair_on_start and config.lock_serial in self.locks:
+            self.locks[config.lock_serial].pair_at_install()
+            self.memory.paired.append(config.lock_serial)
+        self.memory.initialised = True
+        self._remember()
+
+    def _remember(self) -> None:
+        self.memory.save(self._memory_path)
+
+    # ---- running -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until cancelled: power on, tick the firmware, keep the broker link, drain the outbox."""
+        self.panel.power_on(self.clock())
+        log.info("gateway %s powered on (data in %s)", self.config.serial, self.config.data_dir)
+        sender = asyncio.create_task(self._send_outbox(), name=f"{self.config.serial}-outbox")
+        try:
+            while True:
+                await self._step()
+                await asyncio.sleep(self.config.tick_interval)
+        finally:
+            sender.cancel()
+            await self._stop_client()
+            await asyncio.gather(sender, return_exceptions=True)
+            self.outbox.close()
+            log.info("gateway %s stopped", self.config.serial)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"gateway-{self.config.serial}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _step(self) -> None:
+        now = self.clock()
+        self.panel.tick(now)
+        if self.panel.network != self.memory.network:
+            self.memory.network = self.panel.network
+            self._remember()
+        await self._supervise_client()
+        self.panel.broker_connected(self.client.connected.is_set())
+        for serial, relay in self.locks.items():
+            relay.tick(now)
+            self._pump(relay)
+            if serial in self.memory.paired:
+                await self._publish_state(serial, relay.state())
+        await self._publish_state(self.config.serial, self.state())
+
+    async def _supervise_client(self) -> None:
+        running = self._client_task is not None and not self._client_task.done()
+        if self.panel.network_up and not running:
+            self._client_task = asyncio.create_task(self.client.run(), name=f"{self.config.serial}-mqtt")
+        elif not self.panel.network_up and running:
+            log.info("gateway %s: network gone, leaving the broker", self.config.serial)
+            await self._stop_client()
+
+    async def _stop_client(self) -> None:
+        task, self._client_task = self._client_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _publish_state(self, serial: str, state: dict[str, Any]) -> None:
+        if self._last_state.get(serial) != state:
+            self._last_state[serial] = state
+            await self.client.publish_state(serial, state)
+
+    # ---- G7: events -> outbox -> broker --------------------------------------------------------
+
+    def _pump(self, relay: LockRelay) -> None:
+        """Move the lock's events that crossed the radio into the durable outbox (paired locks only)."""
+        if relay.serial not in self.memory.paired:
+            relay.discard_events()
+            return
+        for event in relay.receive_events():
+            self.outbox.append(event)
+            self._outbox_ready.set()
+
+    def raise_event(self, type_: str, data: dict[str, Any]) -> None:
+        self.outbox.append(Event(source=self.config.serial, type=type_, data=data))
+        self._outbox_ready.set()
+
+    def _wake_sender(self) -> None:
+        self._outbox_ready.set()
+
+    async def _send_outbox(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            await self.client.connected.wait()
+            for seq, event in self.outbox.peek(200):
+                try:
+                    await self.client.publish_event(event)
+                except DeviceOffline as exc:
+                    log.info("gateway %s: outbox paused (%s); %d pending", self.config.serial, exc,
+                             len(self.outbox))
+                    await asyncio.sleep(0.2)
+                    break
+                self.outbox.remove(seq)
+            if len(self.outbox):
+                self._outbox_ready.set()
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kind": "gateway",
+            "emulated": True,
+            "serial": self.config.serial,
+            "model": self.config.model,
+            "phase": self.panel.phase.value,
+            "panel": {"led": self.panel.led.value,
+                      "prompt": self.panel.prompts[-1].value if self.panel.prompts else None},
+            "network": self.panel.network.model_dump(),
+            "paired_locks": list(self.memory.paired),
+            "locks_in_range": [{"serial": s, "pairing": r.in_pairing_mode()} for s, r in self.locks.items()],
+            "outbox_pending": len(self.outbox),
+        }
+
+    # ---- physical inputs (emulator) ------------------------------------------------------------
+
+    def hold_function_button(self, seconds: float) -> None:
+        """G3: press and hold the function button for ``seconds``."""
+        now = self.clock()
+        self.panel.button_down(now - seconds)
+        self.panel.button_up(now)
+
+    def lock_input(self, serial: str, input_: str, value: Any = None) -> dict[str, Any]:
+        """A physical input on a lock in range; its events are queued at once (durable before return)."""
+        relay = self._lock(serial)
+        result = relay.panel_input(input_, value)
+        self._pump(relay)
+        return result
+
+    def _lock(self, serial: str) -> LockRelay:
+        relay = self.locks.get(serial)
+        if relay is None:
+            raise CommandError(f"no lock {serial} in radio range of gateway {self.config.serial}")
+        return relay
+
+    async def pair(self, serial: str) -> dict[str, Any]:
+        """G5: pair a lock that is in pairing mode (L12.2); it then speaks through this gateway."""
+        relay = self._lock(serial)
+        if serial in self.memory.paired:
+            return {"serial": serial, "paired": True}
+        if not relay.in_pairing_mode():
+            raise CommandError(f"lock {serial} is not in pairing mode (hold its RESET for 3 s first)")
+        relay.complete_pairing()
+        self.memory.paired.append(serial)
+        self._remember()
+        await self.client.add_serial(serial)
+        self.raise_event("GatewayPaired", {"serial": serial})
+        log.info("gateway %s paired lock %s", self.config.serial, serial)
+        return {"serial": serial, "paired": True}
+
+    async def unpair(self, serial: str) -> dict[str, Any]:
+        if serial not in self.memory.paired:
+            raise CommandError(f"lock {serial} is not paired with this gateway")
+        self.memory.paired.remove(serial)
+        self._remember()
+        self._lock(serial).unpair()
+        self.raise_event("GatewayUnpaired", {"serial": serial})
+        return {"serial": serial, "paired": False}
+
+    def place(self, serial: str, placement: Placement) -> dict[str, Any]:
+        relay = self._lock(serial)
+        relay.radio.place(placement)
+        self.memory.placements[serial] = placement
+        self._remember()
+        return {"rssi_dbm": relay.radio.stats.rssi_dbm, "frame_loss": relay.radio.stats.frame_loss}
+
+    # ---- commands ------------------------------------------------------------------------------
+
+    async def _handle(self, serial: str, command: Command) -> dict[str, Any] | None:
+        if serial != self.config.serial:
+            if serial not in self.memory.paired:
+                raise CommandError(f"lock {serial} is not paired with this gateway")
+            relay = self._lock(serial)
+            result = relay.execute(command)
+            self._pump(relay)
+            return result
+        return await self._gateway_command(command)
+
+    async def _gateway_command(self, command: Command) -> dict[str, Any] | None:
+        name, args = command.name, command.args
+        if name == "gateway.pair":
+            return await self.pair(parse_args(PairArgs, args).serial)
+        if name == "gateway.unpair":
+            return await self.unpair(parse_args(PairArgs, args).serial)
+        if name == "gateway.placement":
+            placed = parse_args(PlacementArgs, args)
+            return self.place(placed.serial, Placement(**placed.model_dump(exclude={"serial"})))
+        if name == "gateway.state":
+            parse_args(NoArgs, args)
+            return self.state()
+        if name == "panel.input":
+            return self._gateway_input(parse_args(PanelInputArgs, args))
+        raise CommandError(f"unknown command {name} for a gateway")
+
+    def _gateway_input(self, args: PanelInputArgs) -> dict[str, Any]:
+        if args.device and args.device != self.config.serial:
+            return self.lock_input(args.device, args.input, args.value)
+        if args.input == "function_button":
+            held = args.value
+            if isinstance(held, bool) or not isinstance(held, int | float) or not 0 <= held <= 30:
+                raise CommandError("function_button value is seconds held, 0-30")
+            self.hold_function_button(float(held))
+            return {"led": self.panel.led.value, "phase": self.panel.phase.value}
+        raise CommandError(f"a gateway has no input {args.input!r}; it has: function_button")
+
+
+async def run_forever(config: GatewayConfig) -> None:
+    gateway = Gateway(config)
+    with contextlib.suppress(asyncio.CancelledError):
+        await gateway.run()
