@@ -72,7 +72,7 @@ export function lockPanel(d) {
     display.classList.toggle("blink", Boolean(disp.blinking));
     display.classList.toggle("off", !awake);
     const prompts = s.last_prompts || [];
-    prompt.textContent = promptText(prompts[prompts.length - 1]);
+    prompt.textContent = awake ? promptText(prompts[prompts.length - 1]) : "Keypad asleep: touch it to wake";
     const ls = lockState(cur) || "unknown";
     const alarmOn = (s.alarms || []).length > 0;
     const failed = prompts.includes("failure") || prompts.includes("locked_out");

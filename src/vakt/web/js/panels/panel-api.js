@@ -2,13 +2,21 @@
 import { api } from "../api.js";
 import { toast } from "../toast.js";
 
-export async function press(deviceId, input, value, extra = {}) {
-  try {
-    return await api.post(`/api/panels/${deviceId}/input`, { input, value, ...extra });
-  } catch (err) {
-    toast(err.message, { kind: "error", title: "Device panel" });
-    return null;
-  }
+// Inputs reach the device one after another, in the order they were made (a person types 3571# in order).
+let chain = Promise.resolve();
+
+export function press(deviceId, input, value, extra = {}) {
+  const run = async () => {
+    try {
+      return await api.post(`/api/panels/${deviceId}/input`, { input, value, ...extra });
+    } catch (err) {
+      toast(err.message, { kind: "error", title: "Device panel" });
+      return null;
+    }
+  };
+  const next = chain.then(run);
+  chain = next.catch(() => null);
+  return next;
 }
 
 export const PROMPTS = {
