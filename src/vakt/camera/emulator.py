@@ -262,9 +262,9 @@ class CameraEmulator:
         self._spawn(self._power(on, back_after))
 
     async def _go_dark(self) -> None:
-        await self._stop_mqtt()
         if self.rtsp is not None:
             await self.rtsp.stop()
+        await self._stop_mqtt()
 
     async def _come_back(self) -> None:
         if self.rtsp is not None and not self.rtsp.running:
