@@ -11,13 +11,26 @@ from fastapi import APIRouter, FastAPI
 from vakt import __version__
 from vakt.broker.accounts import BrokerAccounts
 from vakt.hub import migrate
+from vakt.hub.alerts import service as alerts_service
 from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.bus import EventBus
 from vakt.hub.db import make_engine, make_sessionmaker
 from vakt.hub.errors import install_error_handlers
 from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import FailureLimiter
-from vakt.hub.routers import auth, devices, health, locks, panels, shares, talk, web, ws
+from vakt.hub.routers import (
+    auth,
+    defense,
+    devices,
+    health,
+    locks,
+    notifications,
+    panels,
+    shares,
+    talk,
+    web,
+    ws,
+)
 from vakt.hub.secretbox import SecretBox
 from vakt.hub.settings import HubSettings
 
@@ -33,6 +46,8 @@ ROUTERS: list[APIRouter] = [
     ws.router,
     panels.router,
     talk.router,
+    notifications.router,
+    defense.router,
     web.router,
 ]
 
@@ -41,6 +56,7 @@ ROUTERS: list[APIRouter] = [
 Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 SERVICES: list[Service] = [
     locks.service,
+    alerts_service.service,
 ]
 
 

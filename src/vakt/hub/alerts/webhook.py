@@ -1,0 +1,30 @@
+"""Per-account webhook: the notification as JSON, signed ``X-Vakt-Signature: sha256=<HMAC of the body>``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+
+SIGNATURE_HEADER = "X-Vakt-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def post_webhook(url: str, secret: str, payload: dict[str, Any], timeout: float = 5.0) -> str | None:
+    """POST the payload; None when the receiver answered 2xx, else the error."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return f"webhook failed: {exc}"[:250]
+    if response.is_success:
+        return None
+    return f"webhook answered HTTP {response.status_code}"

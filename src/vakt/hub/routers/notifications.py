@@ -1,0 +1,334 @@
+"""Notifications (A4), Web Push subscriptions, webhooks, arming mode (X4) and person events (C8)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import delete, func, select, update
+
+from vakt.hub.alerts.notifier import notification_json
+from vakt.hub.alerts.service import person_event_json
+from vakt.hub.auth import CurrentUser
+from vakt.hub.db import DbSession, utcnow
+from vakt.hub.models.alerts import (
+    Arming,
+    ArmingMode,
+    Notification,
+    NotificationDelivery,
+    PersonEventRecord,
+    PushSubscription,
+    Webhook,
+)
+from vakt.hub.permissions import DeviceAccess, Permission, check_device_access, device_access
+
+router = APIRouter(prefix="/api", tags=["notifications"])
+HistoryAccess = Annotated[DeviceAccess, Depends(device_access(Permission.HISTORY))]
+
+
+# -- in-app notifications -----------------------------------------------------------------------------
+class NotificationPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_before: int | None = Field(description="pass as ?before= for the next (older) page")
+    unread: int
+
+
+@router.get("/notifications", response_model=NotificationPage)
+async def list_notifications(
+    user: CurrentUser,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="only notifications older than this id")] = None,
+    unread_only: bool = False,
+) -> NotificationPage:
+    """The signed-in account's notifications, newest first."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if before is not None:
+        query = query.where(Notification.id < before)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    rows = (await session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1))).all()
+    unread = await session.scalar(
+        select(func.count()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+    page = rows[:limit]
+    return NotificationPage(
+        items=[notification_json(n) for n in page],
+        next_before=page[-1].id if len(rows) > limit else None,
+        unread=int(unread or 0),
+    )
+
+
+async def _own_notification(session: DbSession, user_id: int, notification_id: int) -> Notification:
+    row = await session.get(Notification, notification_id)
+    if row is None or row.user_id != user_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"notification {notification_id} not found")
+    return row
+
+
+@router.post("/notifications/{notification_id}/read", status_code=status.HTTP_204_NO_CONTENT)
+async def mark_read(notification_id: int, user: CurrentUser, session: DbSession) -> Response:
+    row = await _own_notification(session, user.id, notification_id)
+    if row.read_at is None:
+        row.read_at = utcnow()
+        await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/notifications/read-all")
+async def mark_all_read(user: CurrentUser, session: DbSession) -> dict[str, int]:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    await session.commit()
+    return {"updated": int(getattr(result, "rowcount", 0) or 0)}
+
+
+class DeliveryOut(BaseModel):
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    error: str | None
+    updated_at: datetime
+
+
+@router.get("/notifications/{notification_id}/deliveries", response_model=list[DeliveryOut])
+async def deliveries(notification_id: int, user: CurrentUser, session: DbSession) -> list[DeliveryOut]:
+    """How the notification went out: per channel sent / failed / retrying (with attempts) / gone."""
+    await _own_notification(session, user.id, notification_id)
+    rows = await session.scalars(
+        select(NotificationDelivery)
+        .where(NotificationDelivery.notification_id == notification_id)
+        .order_by(NotificationDelivery.id)
+    )
+    return [
+        DeliveryOut(
+            channel=r.channel,
+            target=r.target,
+            status=r.status,
+            attempts=r.attempts,
+            error=r.error,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/notifications/{notification_id}/snapshot")
+async def notification_snapshot(
+    notification_id: int, user: CurrentUser, session: DbSession, request: Request
+) -> FileResponse:
+    """The camera snapshot taken when a lock alarm or the doorbell went off (X2, X3)."""
+    row = await _own_notification(session, user.id, notification_id)
+    relative = (row.data or {}).get("snapshot")
+    camera_id = (row.data or {}).get("camera_id")
+    if not relative or not isinstance(camera_id, int):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this notification has no snapshot")
+    await check_device_access(session, user, camera_id, Permission.LIVE_VIEW)
+    return _media_file(request, relative)
+
+
+def _media_file(request: Request, relative: str) -> FileResponse:
+    media = Path(request.app.state.settings.media_dir).resolve()
+    path = (media / relative).resolve()
+    if not path.is_relative_to(media) or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "snapshot not found")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+# -- Web Push -------------------------------------------------------------------------------------------
+def _b64url(value: str, length: int, name: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{name} is not base64url") from None
+    if len(raw) != length:
+        raise ValueError(f"{name} must be {length} bytes, got {len(raw)}")
+    return value
+
+
+class PushKeys(BaseModel):
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+
+    @field_validator("p256dh")
+    @classmethod
+    def _p256dh(cls, v: str) -> str:
+        return _b64url(v, 65, "p256dh")
+
+    @field_validator("auth")
+    @classmethod
+    def _auth(cls, v: str) -> str:
+        return _b64url(v, 16, "auth")
+
+
+class PushSubscriptionIn(BaseModel):
+    """The browser's ``PushSubscription.toJSON()``."""
+
+    model_config = ConfigDict(extra="ignore")
+    endpoint: AnyHttpUrl
+    keys: PushKeys
+
+
+class PushEndpointIn(BaseModel):
+    endpoint: AnyHttpUrl
+
+
+@router.get("/push/vapid-public-key")
+async def vapid_public_key(user: CurrentUser, request: Request) -> dict[str, str]:
+    """The ``applicationServerKey`` for ``pushManager.subscribe``."""
+    alerts = _alerts(request)
+    return {"public_key": alerts.vapid.public_key}
+
+
+@router.post("/push/subscriptions", status_code=status.HTTP_201_CREATED)
+async def subscribe(body: PushSubscriptionIn, user: CurrentUser, session: DbSession) -> dict[str, int]:
+    endpoint = str(body.endpoint)
+    if len(endpoint) > 1000:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "endpoint too long")
+    row = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if row is None:
+        row = PushSubscription(
+            user_id=user.id, endpoint=endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth
+        )
+        session.add(row)
+    else:  # the same browser re-subscribing, possibly after another account signed in there
+        row.user_id, row.p256dh, row.auth = user.id, body.keys.p256dh, body.keys.auth
+    await session.commit()
+    return {"id": row.id}
+
+
+@router.delete("/push/subscriptions", status_code=status.HTTP_204_NO_CONTENT)
+async def unsubscribe(body: PushEndpointIn, user: CurrentUser, session: DbSession) -> Response:
+    result = await session.execute(
+        delete(PushSubscription).where(
+            PushSubscription.endpoint == str(body.endpoint), PushSubscription.user_id == user.id
+        )
+    )
+    await session.commit()
+    if not getattr(result, "rowcount", 0):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such push subscription")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- webhook --------------------------------------------------------------------------------------------
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: AnyHttpUrl
+
+
+@router.get("/notifications/webhook")
+async def get_webhook(user: CurrentUser, session: DbSession) -> dict[str, str | None]:
+    row = await session.get(Webhook, user.id)
+    return {"url": row.url if row else None}
+
+
+@router.put("/notifications/webhook")
+async def set_webhook(
+    body: WebhookIn, user: CurrentUser, session: DbSession, request: Request
+) -> dict[str, str]:
+    """Notifications are POSTed as JSON with ``X-Vakt-Signature: sha256=<HMAC-SHA256 of the body>``;
+    the secret is shown here once."""
+    secret = secrets.token_urlsafe(32)
+    sealed = request.app.state.broker_sync.box.encrypt(secret, "webhook")
+    row = await session.get(Webhook, user.id)
+    if row is None:
+        session.add(Webhook(user_id=user.id, url=str(body.url), secret_encrypted=sealed))
+    else:
+        row.url, row.secret_encrypted = str(body.url), sealed
+    await session.commit()
+    return {"url": str(body.url), "secret": secret}
+
+
+@router.delete("/notifications/webhook", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_webhook(user: CurrentUser, session: DbSession) -> Response:
+    await session.execute(delete(Webhook).where(Webhook.user_id == user.id))
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- arming mode (X4) -------------------------------------------------------------------------------------
+class ArmingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: ArmingMode
+
+
+class ArmingOut(BaseModel):
+    mode: ArmingMode
+    updated_at: datetime | None
+
+
+@router.get("/arming", response_model=ArmingOut)
+async def get_arming(user: CurrentUser, session: DbSession) -> ArmingOut:
+    row = await session.get(Arming, user.id)
+    return ArmingOut(
+        mode=ArmingMode(row.mode) if row else ArmingMode.AWAY, updated_at=row.updated_at if row else None
+    )
+
+
+@router.put("/arming", response_model=ArmingOut)
+async def set_arming(body: ArmingIn, user: CurrentUser, session: DbSession) -> ArmingOut:
+    """Home / Away / Sleep for the account's home (its own devices); see docs/detection.md."""
+    row = await session.get(Arming, user.id)
+    if row is None:
+        row = Arming(user_id=user.id)
+        session.add(row)
+    row.mode, row.updated_at = body.mode.value, utcnow()
+    await session.commit()
+    return ArmingOut(mode=body.mode, updated_at=row.updated_at)
+
+
+# -- person events (C8) --------------------------------------------------------------------------------
+def _alerts(request: Request) -> Any:
+    alerts = getattr(request.app.state, "alerts", None)
+    if alerts is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the alerts service is not running")
+    return alerts
+
+
+@router.get("/detection/status")
+async def detection_status(user: CurrentUser, request: Request) -> dict[str, Any]:
+    """Whether a person model is loaded (else motion-only alerts, and why) and per-camera state."""
+    status_: dict[str, Any] = _alerts(request).status
+    return status_
+
+
+@router.get("/cameras/{device_id}/person-events")
+async def person_events(
+    access: HistoryAccess,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> list[dict[str, Any]]:
+    """A camera's person events, newest first; a shared user sees them from the share's start (A5)."""
+    query = select(PersonEventRecord).where(PersonEventRecord.device_id == access.device.id)
+    if access.history_since is not None:
+        query = query.where(PersonEventRecord.started_at >= access.history_since)
+    if before is not None:
+        query = query.where(PersonEventRecord.id < before)
+    rows = await session.scalars(query.order_by(PersonEventRecord.id.desc()).limit(limit))
+    return [person_event_json(r) for r in rows]
+
+
+@router.get("/person-events/{event_id}/snapshot")
+async def person_event_snapshot(
+    event_id: int, user: CurrentUser, session: DbSession, request: Request
+) -> FileResponse:
+    """The JPEG of the frame of the event's best detection, taken when it was seen (needs live_view)."""
+    record = await session.get(PersonEventRecord, event_id)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
+    await check_device_access(session, user, record.device_id, Permission.LIVE_VIEW)
+    if not record.snapshot_path:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
+    return _media_file(request, record.snapshot_path)
