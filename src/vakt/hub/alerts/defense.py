@@ -62,18 +62,13 @@ class DefenseController:
         return device_id in self._auto
 
     async def trigger(self, device_id: int, serial: str) -> None:
-        """C9.1: start (or keep going) automatic active defense for a detection on this camera."""
+        """C9.1: start (or keep going) automatic active defense for a detection on this camera; the
+        command goes out in the background so alerts are not held up by a slow camera."""
         run = self._auto.get(device_id)
         if run is not None:
             run.last_activity = time.monotonic()
             return
         run = self._auto[device_id] = _Automatic(serial, time.monotonic())
-        try:
-            await self.start(serial, MAX_SECONDS)
-        except CommandError as exc:
-            log.warning("automatic active defense on %s failed: %s", serial, exc)
-            self._auto.pop(device_id, None)
-            return
         run.task = asyncio.create_task(self._supervise(device_id, run), name=f"defense-{serial}")
 
     def activity(self, device_id: int) -> None:
@@ -83,6 +78,13 @@ class DefenseController:
             run.last_activity = time.monotonic()
 
     async def _supervise(self, device_id: int, run: _Automatic) -> None:
+        try:
+            await self.start(run.serial, MAX_SECONDS)
+        except CommandError as exc:
+            log.warning("automatic active defense on %s failed: %s", run.serial, exc)
+            self._auto.pop(device_id, None)
+            return
+        log.info("automatic active defense on %s started", run.serial)
         started = time.monotonic()
         while True:
             await asyncio.sleep(self.check_every)

@@ -4,6 +4,8 @@
 - Sleep: person -> notify; active defense on outdoor cameras only (a camera whose location says indoor
   does not sound the siren inside the house at night).
 - Home: person detections are kept in the history but neither notify nor trigger defense.
+Motion alone (no person model) notifies like a person but never sounds the siren: light, trees and
+animals move too.
 Lock alarms (tamper, lockout, forced entry, jammed), low battery, doorbell and offline notify in every mode;
 X2 alarms (lockout, tamper, forced entry) also record on the owner's cameras, and sound active defense
 unless the home is in Home mode.
@@ -33,7 +35,9 @@ def is_outdoor(camera_state: dict[str, Any]) -> bool:
 
 
 def decide(mode: ArmingMode, kind: NotificationKind, outdoor: bool = True) -> Decision:
-    if kind in (NotificationKind.PERSON, NotificationKind.MOTION):
+    if kind is NotificationKind.MOTION:
+        return Decision(notify=mode is not ArmingMode.HOME, defend=False, record=True)
+    if kind is NotificationKind.PERSON:
         if mode is ArmingMode.AWAY:
             return Decision(notify=True, defend=True, record=True)
         if mode is ArmingMode.SLEEP:
