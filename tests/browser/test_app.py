@@ -5,11 +5,13 @@ The tests run in order on one system: the first adds the devices the later ones 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.browser.audio import best_match, read_wav
 from tests.browser.conftest import PASSWORD, System, new_page, register_and_sign_in, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -150,3 +152,39 @@ def test_a5_shared_user_lacks_permissions(browser: Any, owner: Any, system: Syst
     )
     assert response.status_code == 403
     guest.context.close()
+
+
+def test_c5_3_talk_delivers_speech_to_the_camera(owner: Any, system: System, assets: Any) -> None:
+    """C5.3: press and hold to talk; the microphone (speech file) reaches the camera's speaker at 16 kHz."""
+    require("/api/cameras/{device_id}/talk")
+    page = owner
+    camera = (
+        int(page.get_attribute(".device-card[data-kind=camera]", "data-device-id") or 0)
+        or system.ids["Front yard"]
+    )
+    page.goto(f"{system.url}/devices/{camera}")
+    button = page.locator("#talk")
+    button.wait_for()
+    button.hover()
+    page.mouse.down()
+    page.wait_for_selector("#talk.talking")
+    page.wait_for_timeout(3500)
+    page.mouse.up()
+    page.wait_for_selector("#talk:not(.talking)")
+    auth = ("admin", system.info["camera_code"])
+    last = f"{system.info['camera_http']}/audio/speaker/last.wav"
+    deadline = time.monotonic() + 10
+    while True:
+        response = httpx.get(last, auth=auth, timeout=5)
+        if response.status_code == 200 and len(response.content) > 16000 * 2 * 2:
+            break
+        assert time.monotonic() < deadline, f"the camera got no talk audio: {response.status_code}"
+        time.sleep(0.3)
+    received, rate = read_wav(response.content)
+    reference, ref_rate = read_wav(assets / "audio" / "speech_16k_mono.wav")
+    assert rate == ref_rate == 16000
+    # Skip the first half second (microphone start-up), compare two seconds of what arrived.
+    probe = received[8000 : 8000 + 32000]
+    score, _ = best_match(probe, reference)
+    print(f"talk NCC {score:.3f}")
+    assert score > 0.8, f"talk audio does not match the microphone's speech (NCC {score:.2f})"
