@@ -123,7 +123,7 @@ def hub_settings(
         broker_accounts_file=mosquitto.accounts_file,
         mosquitto_dir=mosquitto.directory,
         mosquitto_pid_file=mosquitto.pid_file,
-        **extra,
+        **({"argon2_time_cost": 1, "argon2_memory_kib": 1024} | extra),  # quick hashes; same algorithm
     )
 
 

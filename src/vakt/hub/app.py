@@ -12,6 +12,7 @@ from vakt import __version__
 from vakt.broker.accounts import BrokerAccounts
 from vakt.hub import migrate
 from vakt.hub.alerts import service as alerts_service
+from vakt.hub.auth import configure_hashing
 from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.bus import EventBus
 from vakt.hub.db import make_engine, make_sessionmaker
@@ -126,6 +127,7 @@ def create_app(
     app.state.pin_limiter = FailureLimiter(
         app.state.settings.pin_max_failures, app.state.settings.pin_window_s
     )
+    configure_hashing(app.state.settings.argon2_time_cost, app.state.settings.argon2_memory_kib)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -25,6 +25,12 @@ _hasher = PasswordHasher()
 _SEEN_RESOLUTION = timedelta(seconds=60)
 
 
+def configure_hashing(time_cost: int, memory_kib: int) -> None:
+    """Set the argon2id cost of new hashes (existing hashes carry their own parameters)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
 def hash_secret(secret: str) -> str:
     """An argon2id hash of a password or PIN."""
     return _hasher.hash(secret)

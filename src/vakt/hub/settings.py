@@ -40,6 +40,8 @@ class HubSettings(BaseSettings):
     mosquitto_dir: Path | None = Field(default=None, description="regenerate Mosquitto passwd/acl/conf here")
     mosquitto_pid_file: Path | None = Field(default=None, description="SIGHUP this Mosquitto after changes")
 
+    argon2_time_cost: int = Field(default=3, ge=1, le=20, description="argon2id passes for new hashes")
+    argon2_memory_kib: int = Field(default=65536, ge=256, description="argon2id memory for new hashes")
     session_ttl_s: int = Field(default=14 * 24 * 3600, ge=60, description="sign-in session lifetime")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
     login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins before 429")

@@ -36,7 +36,8 @@ router = APIRouter(prefix="/api/locks", tags=["locks"])
 def lock_access(permission: Permission | None = None) -> Any:
     base = device_access(permission)
 
-    async def dependency(access: Annotated[DeviceAccess, Depends(base)]) -> DeviceAccess:
+    # A default, not Annotated: the annotation is a string and could not see the local ``base``.
+    async def dependency(access: DeviceAccess = Depends(base)) -> DeviceAccess:
         if access.device.kind != "lock":
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"device {access.device.id} is not a lock")
         return access
