@@ -143,3 +143,14 @@ def test_mpeg4_source_is_transcoded_once_and_loop_timestamps_keep_increasing(
     )  # fmt: skip
     dts = [int(line) for line in out.stdout.split() if line.strip()]
     assert all(b > a for a, b in itertools.pairwise(dts)), "timestamps went back at the loop point"
+
+
+def test_c6_audio_off_removes_the_sound_track(cars_camera: ThreadedCamera) -> None:
+    device = cars_camera.emulator.device
+    cars_camera.call(lambda: device.handle("camera.settings", {"audio": False}))
+    try:
+        streams = ffprobe(cars_camera.url("live"))["streams"]
+        assert [s["codec_type"] for s in streams] == ["video"]
+    finally:
+        cars_camera.call(lambda: device.handle("camera.settings", {"audio": True}))
+    assert {s["codec_type"] for s in ffprobe(cars_camera.url("live"))["streams"]} == {"video", "audio"}

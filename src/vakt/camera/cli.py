@@ -13,6 +13,7 @@ from rich.logging import RichHandler
 
 from vakt.camera.config import CameraConfig
 from vakt.camera.emulator import CameraEmulator
+from vakt.camera.source import SourceError
 
 
 def camera(
@@ -44,8 +45,13 @@ def camera(
 
     async def run() -> None:
         emulator = CameraEmulator(config)
-        with console.status("starting the camera (preparing streams, first run may transcode)..."):
-            await emulator.start()
+        try:
+            with console.status("starting the camera (preparing streams, first run may transcode)..."):
+                await emulator.start()
+        except (SourceError, OSError) as exc:
+            await emulator.stop()
+            console.print(f"[red]cannot start the camera:[/] {exc}")
+            raise typer.Exit(2) from None
         try:
             console.print(f"[bold green]camera {serial}[/] main {emulator.rtsp_url('live', True)}")
             console.print(f"  sub-stream {emulator.rtsp_url('sub', True)}")

@@ -44,12 +44,14 @@ class Clip:
     duration: float
 
 
-def video_codec(path: Path) -> str:
+def video_codec(path: Path) -> tuple[str, bool]:
+    """The video codec's name and whether the stream uses B-frames."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise SourceError(f"{path} has no video stream")
-            return str(container.streams.video[0].codec_context.name)
+            ctx = container.streams.video[0].codec_context
+            return str(ctx.name), bool(ctx.has_b_frames)
     except av.FFmpegError as exc:
         raise SourceError(f"cannot open video {path}: {exc}") from exc
 
@@ -190,15 +192,18 @@ def prepare_sources(video: Path | None, cache_dir: Path, sub_scale: float = 0.5)
     else:
         if not video.is_file():
             raise SourceError(f"video file not found: {video}")
-        codec = video_codec(video)
+        codec, b_frames = video_codec(video)
         main = video
-        if codec != "h264":
+        # RTP carries no decoding timestamps and real cameras send no B-frames: such sources are
+        # re-encoded once (cached), every other H.264 file is streamed as it is.
+        why = f"{codec}, not H.264" if codec != "h264" else "H.264 with B-frames" if b_frames else None
+        if why is not None:
             main = cache_dir / f"{video.stem}-{_cache_key(video, 'h264')}-h264.mp4"
             if not main.exists():
-                log.warning("source %s is %s, not H.264: transcoding it once to %s", video, codec, main)
+                log.warning("source %s is %s: transcoding it once to %s (audio dropped)", video, why, main)
                 transcode_h264(video, main)
             else:
-                log.info("source %s is %s: using the cached H.264 transcode %s", video, codec, main)
+                log.info("source %s is %s: using the cached H.264 transcode %s", video, why, main)
     sub = cache_dir / f"{main.stem}-{_cache_key(main, 'sub', sub_scale)}-sub.mp4"
     if not sub.exists():
         log.info("producing the sub-stream (scale %.2f) of %s into %s", sub_scale, main.name, sub)

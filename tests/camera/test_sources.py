@@ -1,0 +1,78 @@
+"""Camera sources: what is streamed as is, what is transcoded once, and clear errors for bad files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from vakt.camera.media import NAL_IDR, NAL_PPS, NAL_SPS, TrackKind, nal_type
+from vakt.camera.source import SourceError, load_clip, prepare_sources
+
+
+def tiny_clip(path: Path, b_frames: int) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.options = {"bf": str(b_frames), "g": "10", "preset": "ultrafast"}
+        for i in range(20):
+            image = np.full((64, 64, 3), (i * 12) % 255, np.uint8)
+            image[(i * 3) % 64] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_plain_h264_is_streamed_without_re_encoding(tmp_path: Path) -> None:
+    source = tiny_clip(tmp_path / "plain.mp4", b_frames=0)
+    files = prepare_sources(source, tmp_path / "cache")
+    assert files.main == source  # the file itself, no transcode
+    clip = load_clip(files.main)
+    first = clip.units[0]
+    assert first.kind is TrackKind.VIDEO and first.keyframe and first.dts == 0
+    types = [nal_type(n) for n in first.payloads]
+    assert types[:2] == [NAL_SPS, NAL_PPS] and NAL_IDR in types
+    sub = load_clip(files.sub)
+    assert (sub.video.width, sub.video.height) == (32, 32)
+
+
+def test_b_frames_are_transcoded_once_because_rtp_has_no_dts(tmp_path: Path) -> None:
+    source = tiny_clip(tmp_path / "bframes.mp4", b_frames=2)
+    files = prepare_sources(source, tmp_path / "cache")
+    assert files.main != source and files.main.parent == tmp_path / "cache"
+    clip = load_clip(files.main)
+    assert all(u.pts == u.dts for u in clip.units)
+    stamp = files.main.stat().st_mtime_ns
+    assert prepare_sources(source, tmp_path / "cache").main.stat().st_mtime_ns == stamp  # cached
+
+
+def test_missing_or_broken_video_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="not found"):
+        prepare_sources(tmp_path / "nope.mp4", tmp_path / "cache")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"this is not a video")
+    with pytest.raises(SourceError, match="cannot open"):
+        prepare_sources(broken, tmp_path / "cache")
+
+
+def test_generated_scene_without_a_video(tmp_path: Path) -> None:
+    files = prepare_sources(None, tmp_path / "cache")
+    clip = load_clip(files.main)
+    assert (clip.video.width, clip.video.height) == (640, 360) and clip.audio is None
+    assert clip.duration == pytest.approx(12, abs=0.2)
+
+
+def test_vakt_camera_refuses_a_missing_video_clearly(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vakt.cli import app
+
+    args = ["camera", "--video", str(tmp_path / "nope.mp4"), "--data", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "video file not found" in result.output
