@@ -72,8 +72,11 @@ class Mosquitto:
             self.proc.wait(10)
         self.proc = None
 
-    def reload(self) -> None:
+    def reload_files(self) -> None:
         write_mosquitto_files(self.accounts, self.conf.parent, self.port)
+
+    def reload(self) -> None:
+        self.reload_files()
         assert self.proc is not None
         reload_mosquitto(self.proc.pid)
         time.sleep(0.3)

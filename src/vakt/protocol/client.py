@@ -82,6 +82,7 @@ class DeviceClient:
         self._states: dict[str, bytes] = {}
         self._client: aiomqtt.Client | None = None
         self._session_started = False
+        self._lost = asyncio.Event()
         self._on_connect: list[Callable[[], None]] = []
         self.connected = asyncio.Event()
 
@@ -129,6 +130,7 @@ class DeviceClient:
                                   timeout=10) as client:
             for serial in list(self._serials):
                 await self._announce(client, serial)
+            self._lost = asyncio.Event()
             self._client = client
             self._session_started = True
             self.connected.set()
@@ -144,6 +146,7 @@ class DeviceClient:
             finally:
                 self._client = None
                 self.connected.clear()
+                self._lost.set()
 
     async def _announce(self, client: aiomqtt.Client, serial: str) -> None:
         await client.subscribe(topic(serial, Channel.CMD), qos=1)
@@ -181,9 +184,20 @@ class DeviceClient:
 
     async def publish_event(self, event: Event, timeout: float = 10.0) -> None:
         """Publish at QoS 1; returns once the broker acknowledged it, else raises DeviceOffline."""
-        client = self._require_client()
+        client, lost = self._require_client(), self._lost
+        publish = asyncio.ensure_future(
+            client.publish(topic(event.source, Channel.EVENT), encode(event), qos=1, timeout=timeout))
+        gone = asyncio.ensure_future(lost.wait())  # a dropped connection never PUBACKs: stop waiting
         try:
-            await client.publish(topic(event.source, Channel.EVENT), encode(event), qos=1, timeout=timeout)
+            await asyncio.wait({publish, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not publish.done():
+            publish.cancel()
+            await asyncio.gather(publish, return_exceptions=True)
+            raise DeviceOffline(f"event {event.id}: connection lost before the broker acknowledged it")
+        try:
+            publish.result()
         except aiomqtt.MqttError as exc:
             raise DeviceOffline(f"event {event.id} not acknowledged by the broker: {exc}") from exc
 
