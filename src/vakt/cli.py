@@ -39,3 +39,9 @@ app.command("lock")(lock_command)
 from vakt.gateway.cli import gateway_command  # noqa: E402
 
 app.command("gateway")(gateway_command)
+
+from vakt.demo import demo_command  # noqa: E402
+from vakt.hub.cli import hub_command  # noqa: E402
+
+app.command("demo")(demo_command)
+app.command("hub")(hub_command)

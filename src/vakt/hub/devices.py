@@ -43,9 +43,14 @@ def _number(value: Any) -> float | None:
 
 
 def summarize_state(state: dict[str, Any]) -> tuple[float | None, bool | None, list[str], float | None]:
-    """Battery (%), locked, active alarms and RSSI from a device's retained state, when it reports them."""
-    battery = _number(state.get("battery_percent", state.get("battery")))
-    lock_state = state.get("lock_state", state.get("locked"))
+    """Battery (%), locked, active alarms and RSSI from a device's retained state, when it reports them.
+
+    The lock (through its gateway) reports ``battery: {percent, volts, ...}``, ``motor``
+    (locked/unlocked), ``alarms`` and ``link: {rssi_dbm, ...}``; flat keys are accepted as well.
+    """
+    raw_battery = state.get("battery", state.get("battery_percent"))
+    battery = _number(raw_battery.get("percent") if isinstance(raw_battery, dict) else raw_battery)
+    lock_state = state.get("motor", state.get("lock_state", state.get("locked")))
     locked = (
         lock_state
         if isinstance(lock_state, bool)
@@ -54,7 +59,7 @@ def summarize_state(state: dict[str, Any]) -> tuple[float | None, bool | None, l
     raw_alarms = state.get("alarms") or []
     alarms = [str(a) for a in raw_alarms] if isinstance(raw_alarms, (list, tuple)) else [str(raw_alarms)]
     link = state.get("link") if isinstance(state.get("link"), dict) else {}
-    rssi = _number(state.get("rssi", link.get("rssi") if link else None))
+    rssi = _number(state.get("rssi", (link or {}).get("rssi_dbm", (link or {}).get("rssi"))))
     return battery, locked, alarms, rssi
 
 

@@ -25,19 +25,19 @@ REMOTE_COMMAND = "RemoteCommand"  # stored by the hub when a user operates a loc
 _REMOTE_MATCH = timedelta(seconds=30)
 
 
-def reported_credentials(state: dict[str, Any]) -> set[tuple[str, int]] | None:
-    """(kind, number) of every credential the lock reports, or None when its state has no list."""
+def reported_credentials(state: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]] | None:
+    """(kind, number) -> details of every credential the lock reports; None when its state has no list."""
     raw = state.get("credentials")
     if not isinstance(raw, list):
         return None
-    found: set[tuple[str, int]] = set()
+    found: dict[tuple[str, int], dict[str, Any]] = {}
     for item in raw:
         if not isinstance(item, dict):
             continue
         kind = _kind(item.get("credential_type", item.get("type")))
         number = item.get("credential_index", item.get("index", item.get("number")))
         if kind is not None and isinstance(number, int):
-            found.add((kind.value, number))
+            found[(kind.value, number)] = item
     return found
 
 
@@ -74,14 +74,19 @@ async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]
         elif row.sync_state == SyncState.SYNCED and not present:
             row.sync_state, row.error = SyncState.OUT_OF_SYNC.value, "the lock no longer has this credential"
             changed = True
-    for kind, number in sorted(reported - known):
-        # Enrolled at the lock itself (keypad menu, L5): it has a number but no name yet.
+    adding = [r for r in rows if r.number is None and r.sync_state == SyncState.ADDING]
+    for kind, number in sorted(set(reported) - known):
+        item = reported[(kind, number)]
+        if any(r.kind == kind for r in adding):
+            continue  # probably the one being provisioned right now; its ack brings the number
+        # Enrolled at the lock itself (keypad menu, L5): it has a number, maybe no name yet.
         session.add(
             LockCredential(
                 device_id=device.id,
                 kind=kind,
                 number=number,
-                user_type="ProgrammingUser",
+                user_name=str(item.get("name") or "")[:64],
+                user_type=str(item.get("user_type") or "ProgrammingUser")[:32],
                 sync_state=SyncState.SYNCED.value,
             )
         )

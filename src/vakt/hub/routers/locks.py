@@ -188,7 +188,7 @@ async def _command(request: Request, device: Device, name: str, args: dict[str, 
 async def lock_state(access: AnyAccess) -> LockOut:
     state = access.device.state or {}
     battery, locked, alarms, rssi = summarize_state(state)
-    lock = state.get("lock_state") or (None if locked is None else ("locked" if locked else "unlocked"))
+    lock = None if locked is None else ("locked" if locked else "unlocked")
     return LockOut(
         device_id=access.device.id,
         name=access.device.name,
