@@ -48,6 +48,7 @@ def test_L14_3_kill_9_mid_write_leaves_old_or_new_state(tmp_path: Path) -> None:
         memory = FileStore(path).load()  # raises CorruptStateError on a torn write
         assert memory is not None and memory.failed_attempts >= last
         assert len(memory.credentials.items) == 40
+        assert not list(tmp_path.glob("*.tmp"))  # loading swept away a cut-short temporary file
         last = memory.failed_attempts
     assert last > 0
 

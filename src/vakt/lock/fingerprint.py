@@ -7,7 +7,8 @@ prints lose more minutiae. Templates hold features only (points), never images.
 
 Matching: a Hough vote over (rotation, translation) from every probe/template minutia pair with a
 compatible direction, for all templates at once (numpy), then one-to-one pairing counted under the
-best transform with one least-squares translation refinement. Score = paired minutiae.
+best transform, refined twice by least squares (Procrustes). Score = paired^2 / sqrt(minutiae of probe
+and template inside the common area): many pairs in a small common area beat a few in a big one.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ T_STEP = 12.0
 T_BINS = 32  # translations within +-192 px
 PAIR_DIST = 8.0
 PAIR_ANGLE = np.deg2rad(18.0)
-MATCH_THRESHOLD = 12  # paired minutiae needed to accept (measured in bench/bench_fingerprint.py)
+MATCH_THRESHOLD = 4.5  # score needed to accept (chosen from bench/bench_fingerprint.py)
+MIN_PAIRED = 7  # and never fewer paired minutiae than this
+OVERLAP_RADIUS = 20.0
 MERGE_THRESHOLD = 8  # paired minutiae needed to merge an enrolment capture into the template
 MAX_TEMPLATE_POINTS = 96
 
 
 def _wrap(a: NDArray[np.float64]) -> NDArray[np.float64]:
-    return (a + np.pi) % (2 * np.pi) - np.pi
+    return a - (2 * np.pi) * np.rint(a / (2 * np.pi))
 
 
 def _seed(text: str) -> int:
@@ -137,41 +140,46 @@ class Gallery:
 
 @dataclass(frozen=True)
 class Alignment:
-    scores: NDArray[np.int64]  # paired minutiae per template
+    paired: NDArray[np.int64]  # paired minutiae per template
+    scores: NDArray[np.float64]  # paired^2 / sqrt(probe minutiae in overlap * template minutiae in overlap)
     rotation: NDArray[np.float64]
     translation: NDArray[np.float64]  # (N, 2)
+
+
+_HALF = ROT_BINS // 2
+_ROT_COS = np.cos((np.arange(ROT_BINS) - _HALF) * ROT_STEP)
+_ROT_SIN = np.sin((np.arange(ROT_BINS) - _HALF) * ROT_STEP)
 
 
 def _hough(probe: Points, g: Gallery) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Best (rotation, translation) per template by voting over all direction-compatible pairs."""
     n_t = g.size
-    px, py, pa = probe[:, 0, None, None], probe[:, 1, None, None], probe[:, 2, None, None]
-    tx, ty, ta = g.pts[None, :, :, 0], g.pts[None, :, :, 1], g.pts[None, :, :, 2]
-    d_ang = _wrap(ta - pa)  # (n, N, M)
+    d_all = _wrap(g.pts[None, :, :, 2] - probe[:, 2, None, None])  # (n, N, M)
+    reach = (_HALF + 1) * ROT_STEP + PAIR_ANGLE
+    i, j, k = np.nonzero(g.valid[None] & (np.abs(d_all) < reach))
+    d_ang = d_all[i, j, k]
+    px, py = probe[i, 0], probe[i, 1]
+    tx, ty = g.pts[j, k, 0], g.pts[j, k, 1]
     centre_bin = np.rint(d_ang / ROT_STEP).astype(np.int64)
-    tmpl = np.broadcast_to(np.arange(n_t)[None, :, None], d_ang.shape)
-    acc = np.zeros(n_t * ROT_BINS * T_BINS * T_BINS, dtype=np.int32)
-    half = ROT_BINS // 2
+    votes_at: list[NDArray[np.int64]] = []
     for shift in (-1, 0, 1):  # each pair votes in its rotation bin and both neighbours
         rb = centre_bin + shift
-        ok = g.valid[None] & (np.abs(rb) <= half) & (np.abs(_wrap(d_ang - rb * ROT_STEP)) < PAIR_ANGLE)
-        rot = rb * ROT_STEP
-        c, s = np.cos(rot), np.sin(rot)
-        vx = tx - (c * px - s * py)
-        vy = ty - (s * px + c * py)
-        bx = np.floor(vx / T_STEP).astype(np.int64) + T_BINS // 2
-        by = np.floor(vy / T_STEP).astype(np.int64) + T_BINS // 2
-        ok &= (bx >= 0) & (bx < T_BINS) & (by >= 0) & (by < T_BINS)
-        idx = ((tmpl * ROT_BINS + rb + half) * T_BINS + bx) * T_BINS + by
-        acc += np.bincount(idx[ok], minlength=acc.size).astype(np.int32)
-    votes = acc.reshape(n_t, ROT_BINS, T_BINS, T_BINS)
-    box = votes.copy()  # 2 x 2 box sum, so a peak on a bin border is not split
-    box[:, :, :-1, :] += votes[:, :, 1:, :]
-    box[:, :, :, :-1] += box[:, :, :, 1:].copy()
+        ok = (np.abs(rb) <= _HALF) & (np.abs(d_ang - rb * ROT_STEP) < PAIR_ANGLE)
+        rb_ok = rb[ok] + _HALF
+        c, s = _ROT_COS[rb_ok], _ROT_SIN[rb_ok]
+        bx = np.floor((tx[ok] - (c * px[ok] - s * py[ok])) / T_STEP).astype(np.int64) + T_BINS // 2
+        by = np.floor((ty[ok] - (s * px[ok] + c * py[ok])) / T_STEP).astype(np.int64) + T_BINS // 2
+        inside = (bx >= 0) & (bx < T_BINS) & (by >= 0) & (by < T_BINS)
+        votes_at.append((((j[ok] * ROT_BINS + rb_ok) * T_BINS + bx) * T_BINS + by)[inside])
+    size = n_t * ROT_BINS * T_BINS * T_BINS
+    votes = np.bincount(np.concatenate(votes_at), minlength=size).reshape(n_t, ROT_BINS, T_BINS, T_BINS)
+    # 2 x 2 box sums, so a peak on a bin border is not split; box (x, y) is centred on the corner x+1, y+1.
+    box = votes[:, :, :-1, :-1] + votes[:, :, 1:, :-1] + votes[:, :, :-1, 1:] + votes[:, :, 1:, 1:]
+    side = T_BINS - 1
     best = box.reshape(n_t, -1).argmax(axis=1)
-    r_i, rest = np.divmod(best, T_BINS * T_BINS)
-    x_i, y_i = np.divmod(rest, T_BINS)
-    rotation = (r_i - half) * ROT_STEP
+    r_i, rest = np.divmod(best, side * side)
+    x_i, y_i = np.divmod(rest, side)
+    rotation = (r_i - _HALF) * ROT_STEP
     translation = np.column_stack([(x_i - T_BINS // 2 + 1), (y_i - T_BINS // 2 + 1)]) * T_STEP
     return rotation, translation.astype(float)
 
@@ -229,17 +237,31 @@ def _pair(
 def align(probe: Points, gallery: Gallery) -> Alignment:
     """Score ``probe`` against every template of ``gallery`` (1:N, vectorised)."""
     if gallery.size == 0 or len(probe) == 0:
-        return Alignment(
-            np.zeros(gallery.size, np.int64), np.zeros(gallery.size), np.zeros((gallery.size, 2))
-        )
+        zeros = np.zeros(gallery.size)
+        return Alignment(zeros.astype(np.int64), zeros, zeros, np.zeros((gallery.size, 2)))
     rotation, translation = _hough(probe, gallery)
     _, rotation, translation = _pair(probe, gallery, rotation, translation, 2 * PAIR_DIST, 1.5 * PAIR_ANGLE)
     _, rotation, translation = _pair(probe, gallery, rotation, translation, PAIR_DIST, PAIR_ANGLE)
-    scores, _, _ = _pair(probe, gallery, rotation, translation, PAIR_DIST, PAIR_ANGLE, typed=True)
-    return Alignment(scores, rotation, translation)
+    paired, _, _ = _pair(probe, gallery, rotation, translation, PAIR_DIST, PAIR_ANGLE, typed=True)
+    in_probe, in_template = _overlap(probe, gallery, rotation, translation)
+    scores = paired * paired / np.sqrt(np.maximum(in_probe * in_template, 1))
+    scores = np.where(paired >= MIN_PAIRED, scores, 0.0)
+    return Alignment(paired, scores, rotation, translation)
 
 
-def identify(probe: Points, gallery: Gallery, threshold: int = MATCH_THRESHOLD) -> int | None:
+def _overlap(
+    probe: Points, g: Gallery, rotation: NDArray[np.float64], translation: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Minutiae of each side that lie where the other side has minutiae too (the common area)."""
+    c, s = np.cos(rotation)[:, None], np.sin(rotation)[:, None]
+    x = c * probe[None, :, 0] - s * probe[None, :, 1] + translation[:, 0:1]
+    y = s * probe[None, :, 0] + c * probe[None, :, 1] + translation[:, 1:2]
+    d2 = (g.pts[:, None, :, 0] - x[:, :, None]) ** 2 + (g.pts[:, None, :, 1] - y[:, :, None]) ** 2
+    near = (d2 < OVERLAP_RADIUS**2) & g.valid[:, None, :]
+    return near.any(axis=2).sum(axis=1), near.any(axis=1).sum(axis=1)
+
+
+def identify(probe: Points, gallery: Gallery, threshold: float = MATCH_THRESHOLD) -> int | None:
     """Position in the gallery of the best template scoring at least ``threshold``, else None."""
     if gallery.size == 0:
         return None
@@ -256,7 +278,7 @@ def enroll(captures: list[Points]) -> Points:
     for cap in captures[1:]:
         current = _centroids(sums, counts)
         al = align(cap, Gallery([current]))
-        if al.scores[0] < MERGE_THRESHOLD:
+        if al.paired[0] < MERGE_THRESHOLD:
             continue  # a capture that cannot be placed is not merged
         moved = _transform(cap, float(al.rotation[0]), al.translation[0])
         for p in moved:
@@ -274,7 +296,7 @@ def enroll(captures: list[Points]) -> Points:
     pts = _centroids(sums, counts)
     order = np.argsort(-np.array(counts), kind="stable")
     repeated = [i for i in order if counts[i] >= 2]
-    chosen = repeated if len(repeated) >= MATCH_THRESHOLD else list(order)
+    chosen = repeated if len(repeated) >= 2 * MIN_PAIRED else list(order)
     return pts[chosen[:MAX_TEMPLATE_POINTS]]
 
 

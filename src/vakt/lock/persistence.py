@@ -65,6 +65,9 @@ class FileStore:
         self.path = Path(path)
 
     def load(self) -> LockMemory | None:
+        # A write cut short by power loss leaves only its temporary file; the real one is intact.
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
