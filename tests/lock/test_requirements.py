@@ -687,3 +687,34 @@ def test_L15_3_matcher_separates_genuine_from_impostors_quickly() -> None:
     assert hits >= 19
     strangers = [fp.Finger.from_name(f"q{i}") for i in range(20)]
     assert all(fp.identify(sensor.capture(f), gallery) is None for f in strangers)
+
+
+# -- A7 / L2.3 provisioning from the app ------------------------------------------------------
+
+
+def test_L2_3_A7_temporary_code_window_and_max_uses(lock: Lock, clock: ManualClock) -> None:
+    """Temporary codes (home.md A7): valid only inside their window and for max_uses unlocks."""
+    now = clock.now()
+    lock.add_credential(
+        CredentialType.CODE, "555111", valid_from=now + 60, valid_until=now + 3600, name="guest"
+    )
+    lock.add_credential(CredentialType.CODE, "777222", max_uses=2, name="plumber")
+    wake(lock)
+    out = press(lock, "555111#")
+    assert has(out, Prompt.NOT_VALID_NOW) and out.motor == MotorState.LOCKED
+    clock.advance(61)
+    wake(lock)
+    assert press(lock, "555111#").motor == MotorState.UNLOCKED
+    for _ in range(2):
+        clock.advance(6)
+        wake(lock)
+        assert press(lock, "777222#").motor == MotorState.UNLOCKED
+    clock.advance(6)
+    wake(lock)
+    assert has(press(lock, "777222#"), Prompt.NOT_VALID_NOW)
+    clock.advance(3600)
+    wake(lock)
+    assert press(lock, "555111#").motor == MotorState.LOCKED
+    assert lock.state().failed_attempts == 0  # genuine but expired codes do not count to lockout
+    listed = {c.name: c for c in lock.credentials()}
+    assert listed["plumber"].uses == 2 and listed["guest"].valid_until == now + 3600
