@@ -15,6 +15,7 @@ from vakt.lock.outputs import CredentialInfo, LockState, Output
 from vakt.lock.panel import PanelLock
 from vakt.lock.types import (
     DATA_TYPE_OF,
+    DEAD_BATTERY_V,
     CredentialType,
     DataOperationType,
     MotorState,
@@ -197,7 +198,7 @@ class Lock(PanelLock):
             powered=self.powered,
             battery_voltage=self.battery_voltage,
             battery_low=self.battery_low,
-            battery_dead=not self.powered and self.batteries_in,
+            battery_dead=self.batteries_in and self.battery_voltage < DEAD_BATTERY_V,
             usb_power=self.usb_power,
             alarms=self.alarms(),
             volume=mem.settings.volume,
