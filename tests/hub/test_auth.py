@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -136,3 +137,19 @@ async def test_a1_login_rate_limited_per_account_and_address(
             r = await c.post("/api/auth/login", json={"login": "alice", "password": "a long password 1"})
             assert r.status_code == 429
             assert int(r.headers["retry-after"]) > 0 and "too many failed sign-ins" in r.json()["detail"]
+
+
+async def test_a1_revoking_a_session_closes_its_websocket(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    import websockets
+
+    from vakt.hub.routers import ws as ws_router
+
+    monkeypatch.setattr(ws_router, "SESSION_RECHECK_S", 0.2)
+    _, token = await hub.user("alice")
+    async with websockets.connect(hub.url.replace("http", "ws") + f"/api/ws?token={token}") as ws:
+        assert "hello" in await ws.recv()
+        async with hub.client(token) as c:
+            assert (await c.post("/api/auth/logout")).status_code == 204
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

@@ -1,4 +1,4 @@
-"""``vakt demo`` as a user runs it: one command, printed credentials, lock online, PIN unlock, Ctrl-C, restart."""
+"""``vakt demo`` as a user runs it: printed credentials, lock online, PIN unlock, Ctrl-C, restart."""
 
 from __future__ import annotations
 

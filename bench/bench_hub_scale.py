@@ -1,0 +1,312 @@
+"""Hub ingest at scale (G7, A3): events/s stored and publish-to-stored latency, against the raw broker.
+
+A private Mosquitto (generated accounts and ACL, on a free port) carries the events of N emulated
+gateways with one lock each (2 x N devices). Lightweight publishers speak the real protocol (QoS 1
+``Event``s on ``vakt/v1/<serial>/event``), each relaying many devices like a gateway relays its locks.
+Baseline measured in the same run: a plain aiomqtt subscriber counting the same burst (the broker's
+own publish/subscribe throughput). Then the hub's real ingest path (``HubMqtt``: validation,
+de-duplication, batched inserts, hooks) stores the burst in SQLite (and PostgreSQL when reachable):
+sustained events/s, the ratio to the raw broker, and p50/p99 latency from publish to stored, under
+the full burst and at half that rate.
+
+    .venv/bin/python bench/bench_hub_scale.py [--gateways 1000] [--events 20000] [--db sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import asyncpg
+from pydantic import SecretStr
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert
+
+from vakt.broker.accounts import BrokerAccounts, DeviceAccount, hash_password
+from vakt.broker.embedded import free_port
+from vakt.broker.mosquitto import write_mosquitto_files
+from vakt.hub import migrate
+from vakt.hub.bus import EventBus
+from vakt.hub.db import make_engine, make_sessionmaker
+from vakt.hub.models.devices import Device
+from vakt.hub.models.users import User
+from vakt.hub.mqtt import HubMqtt
+from vakt.hub.settings import HubSettings
+from vakt.protocol import Event, encode
+
+HUB_PASSWORD = "bench-hub"
+PUBLISHER_PASSWORD = "bench-publisher"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+console = Console()
+
+
+@dataclass
+class Broker:
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def mosquitto(directory: Path, publishers: list[list[str]]) -> Any:
+    """A private Mosquitto whose publisher accounts may each touch their devices' topics only."""
+    accounts = BrokerAccounts.create(HUB_PASSWORD)
+    digest = hash_password(PUBLISHER_PASSWORD)
+    accounts.devices = [
+        DeviceAccount(username=f"pub{i}", password_hash=digest, serials=s) for i, s in enumerate(publishers)
+    ]
+    port = free_port()
+    conf = write_mosquitto_files(accounts, directory, port)
+    with open(conf, "a") as fh:
+        fh.write("max_queued_messages 1000000\nmax_inflight_messages 0\n")
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    process = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(0.5)
+    try:
+        yield Broker(port, process)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def make_events(serials: list[str], count: int) -> list[tuple[str, Event]]:
+    return [
+        (
+            serials[i % len(serials)],
+            Event(source=serials[i % len(serials)], type="LockOperation", data={"n": i}),
+        )
+        for i in range(count)
+    ]
+
+
+async def publish(port: int, publishers: list[list[str]], count: int, rate: float | None = None) -> float:
+    """Publish ``count`` events spread over the publishers (stamped with publish time); returns seconds."""
+    per = count // len(publishers)
+
+    async def one(index: int, serials: list[str]) -> None:
+        async with aiomqtt.Client(
+            "127.0.0.1", port, username=f"pub{index}", password=PUBLISHER_PASSWORD, max_inflight_messages=500
+        ) as client:
+            interval = None if rate is None else len(publishers) / rate
+            started = time.perf_counter()
+            pending: list[asyncio.Future[None]] = []
+            for i in range(per):
+                serial = serials[i % len(serials)]
+                event = Event(source=serial, type="LockOperation", data={"t": time.time(), "n": i})
+                pending.append(
+                    asyncio.ensure_future(client.publish(f"vakt/v1/{serial}/event", encode(event), qos=1))
+                )
+                if len(pending) >= 200:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                if interval is not None:
+                    await asyncio.sleep(max(0.0, started + (i + 1) * interval - time.perf_counter()))
+            await asyncio.gather(*pending)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i, s) for i, s in enumerate(publishers)))
+    return time.perf_counter() - started
+
+
+async def raw_broker(port: int, publishers: list[list[str]], count: int) -> float:
+    """Baseline: the broker's own pub/sub throughput to one plain subscriber (events/s)."""
+    expected = count // len(publishers) * len(publishers)
+    async with aiomqtt.Client("127.0.0.1", port, username="hub", password=HUB_PASSWORD) as sub:
+        await sub.subscribe("vakt/v1/+/event", qos=1)
+        done = asyncio.Event()
+        received = 0
+        first = last = 0.0
+
+        async def count_them() -> None:
+            nonlocal received, first, last
+            async for _ in sub.messages:
+                received += 1
+                if received == 1:
+                    first = time.perf_counter()
+                if received == expected:
+                    last = time.perf_counter()
+                    done.set()
+                    return
+
+        counter = asyncio.create_task(count_them())
+        started = time.perf_counter()
+        await publish(port, publishers, count)
+        await asyncio.wait_for(done.wait(), 300)
+        counter.cancel()
+        return expected / (last - started)
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, directory: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+        return
+    name = f"vakt_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+@dataclass
+class HubResult:
+    db: str
+    events_per_s: float
+    burst_p50_ms: float
+    burst_p99_ms: float
+    paced_rate: float
+    paced_p50_ms: float
+    paced_p99_ms: float
+
+
+async def hub_ingest(
+    kind: str, url: str, port: int, gateways: int, publishers: list[list[str]], count: int
+) -> HubResult:
+    engine = make_engine(url, pool_size=5) if kind == "postgresql" else make_engine(url)
+    await migrate.upgrade(engine)
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker() as session:
+        owner = User(email="bench@example.org", username="bench", password_hash="x")
+        session.add(owner)
+        await session.flush()
+        rows = []
+        for g in range(gateways):
+            rows.append({"id": 2 * g + 1, "serial": f"BG{g:05d}", "kind": "gateway", "owner_id": owner.id})
+            rows.append(
+                {
+                    "id": 2 * g + 2,
+                    "serial": f"BL{g:05d}",
+                    "kind": "lock",
+                    "owner_id": owner.id,
+                    "parent_id": 2 * g + 1,
+                }
+            )
+        defaults = {"model": "", "name": "", "online": True, "state": {}, "code_encrypted": ""}
+        await session.execute(insert(Device), [defaults | r for r in rows])
+        await session.commit()
+    settings = HubSettings(
+        data_dir=Path(tempfile.gettempdir()),
+        database_url=url,
+        mqtt_port=port,
+        mqtt_username="hub",
+        mqtt_password=SecretStr(HUB_PASSWORD),
+    )
+    hub = HubMqtt(settings, sessionmaker, EventBus(sessionmaker))
+    latencies: list[float] = []
+
+    async def stored(_device: Device, event: Event) -> None:  # runs after the batch is committed
+        latencies.append(time.time() - float(event.data["t"]))
+
+    hub.on_event(stored)
+    await hub.start()
+    await hub.wait_connected()
+    try:
+        expected = count // len(publishers) * len(publishers)
+        started = time.perf_counter()
+        await publish(port, publishers, count)
+        while hub.stats.stored_events < expected:
+            await asyncio.sleep(0.01)
+        rate = expected / (time.perf_counter() - started)
+        burst = sorted(latencies)
+        latencies.clear()
+        paced_rate = rate / 2
+        paced_count = int(min(paced_rate * 10, expected))
+        await publish(port, publishers, paced_count, rate=paced_rate)
+        while hub.stats.stored_events < expected + paced_count // len(publishers) * len(publishers):
+            await asyncio.sleep(0.01)
+        paced = sorted(latencies)
+        assert not hub.stats.rejected, hub.stats.rejected
+    finally:
+        await hub.stop()
+        await engine.dispose()
+    return HubResult(
+        kind, rate, _pct(burst, 50), _pct(burst, 99), paced_rate, _pct(paced, 50), _pct(paced, 99)
+    )
+
+
+def _pct(values: list[float], p: int) -> float:
+    if not values:
+        return float("nan")
+    return 1000 * statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else 1000 * values[0]
+
+
+async def main(gateways: int, count: int, dbs: list[str], publisher_count: int) -> str:
+    serials = [s for g in range(gateways) for s in (f"BG{g:05d}", f"BL{g:05d}")]
+    publishers = [serials[i::publisher_count] for i in range(publisher_count)]
+    with tempfile.TemporaryDirectory() as tmp, mosquitto(Path(tmp) / "mosquitto", publishers) as broker:
+        console.print(
+            f"{gateways} gateways + {gateways} locks = {len(serials)} devices, {count} events, "
+            f"{publisher_count} publisher connections, Mosquitto on {broker.port}"
+        )
+        raw = await raw_broker(broker.port, publishers, count)
+        console.print(f"raw broker pub/sub: {raw:,.0f} events/s")
+        results = []
+        for kind in dbs:
+            try:
+                async with database(kind, Path(tmp)) as url:
+                    results.append(await hub_ingest(kind, url, broker.port, gateways, publishers, count))
+            except (OSError, asyncpg.PostgresError) as exc:
+                console.print(f"[yellow]{kind} skipped: {exc}[/]")
+    table = Table(title="hub ingest: stored events (real Mosquitto, real database)")
+    for column in (
+        "database",
+        "events/s stored",
+        "vs raw broker",
+        "p50 / p99 ms (burst)",
+        "p50 / p99 ms at 50% load",
+    ):
+        table.add_column(column)
+    lines = [
+        f"Hub ingest, {len(serials)} devices ({gateways} gateways + locks), {count} QoS 1 events, "
+        f"private Mosquitto; baseline: raw broker pub/sub to a plain aiomqtt subscriber "
+        f"= **{raw:,.0f} events/s**.",
+        "",
+        "| database | events/s stored | vs raw broker | latency p50 / p99 (full burst) "
+        "| latency p50 / p99 (at 50% rate) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        row = (
+            r.db,
+            f"{r.events_per_s:,.0f}",
+            f"{r.events_per_s / raw:.2f}x",
+            f"{r.burst_p50_ms:,.0f} / {r.burst_p99_ms:,.0f} ms",
+            f"{r.paced_p50_ms:,.0f} / {r.paced_p99_ms:,.0f} ms ({r.paced_rate:,.0f}/s)",
+        )
+        table.add_row(*row)
+        lines.append("| " + " | ".join(row) + " |")
+    console.print(table)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--gateways", type=int, default=1000, help="gateways, each with one lock")
+    parser.add_argument("--events", type=int, default=20000, help="events in the burst")
+    parser.add_argument("--db", default="sqlite,postgresql", help="databases to measure")
+    parser.add_argument("--publishers", type=int, default=4, help="publisher connections")
+    args = parser.parse_args()
+    logging.getLogger("aiomqtt").setLevel(logging.ERROR)  # it warns about its own queue under a burst
+    print(asyncio.run(main(args.gateways, args.events, args.db.split(","), args.publishers)))
