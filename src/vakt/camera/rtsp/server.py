@@ -127,6 +127,7 @@ class RtspServer:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()  # sender tasks being cancelled
 
     def watchers(self, path: str = "live") -> int:
         return sum(1 for s in self.sessions.values() if s.path == path and s.playing)
@@ -150,6 +151,8 @@ class RtspServer:
             self._reaper = None
         for session in list(self.sessions.values()):
             session.close()
+        await asyncio.gather(*self._stopping, return_exceptions=True)
+        self._stopping.clear()
         for task in list(self._connections):
             task.cancel()
         for task in list(self._connections):
@@ -167,6 +170,7 @@ class RtspServer:
 
     def _session_closed(self, session: RtspSession) -> None:
         self.sessions.pop(session.id, None)
+        self._stopping = {t for t in self._stopping if not t.done()} | set(session.stopping)
         if self.on_watchers is not None:
             self.on_watchers()
 

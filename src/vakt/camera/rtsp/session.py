@@ -80,6 +80,7 @@ class RtspSession:
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self.on_close: Callable[[RtspSession], None] | None = None
+        self.stopping: list[asyncio.Task[None]] = []  # cancelled sender tasks, awaited on shutdown
 
     @property
     def playing(self) -> bool:
@@ -126,6 +127,7 @@ class RtspSession:
             self._subscription = None
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
+            self.stopping.append(self._task)
         self._task = None
 
     def close(self) -> None:
