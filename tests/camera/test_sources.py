@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import av
 import numpy as np
 import pytest
 
+from tests.camera.conftest import camera_config
+from tests.camera.helpers import ThreadedCamera
 from vakt.camera.media import NAL_IDR, NAL_PPS, NAL_SPS, TrackKind, nal_type
 from vakt.camera.source import SourceError, load_clip, prepare_sources
 
@@ -76,3 +79,43 @@ def test_vakt_camera_refuses_a_missing_video_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "video file not found" in result.output
+
+
+def clip_with_opus(path: Path, seconds: int = 4) -> Path:
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 64, "yuv420p"
+        video.options = {"bf": "0", "g": "10", "preset": "ultrafast"}
+        audio = out.add_stream("libopus", rate=48000)
+        audio.layout = "mono"
+        for i in range(seconds * 10):
+            image = np.full((64, 64, 3), (i * 7) % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            out.mux(video.encode(frame))
+        tone = (np.sin(np.arange(seconds * 48000) / 48000 * 2 * np.pi * 440) * 8000).astype(np.int16)
+        for start in range(0, len(tone), 960):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 960], format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, start
+            out.mux(audio.encode(chunk))
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
+    return path
+
+
+@pytest.mark.timeout(90)
+def test_opus_audio_is_streamed_per_rfc_7587(tmp_path: Path, camera_cache: Path) -> None:
+    source = clip_with_opus(tmp_path / "opus.mkv")
+    clip = load_clip(source)
+    assert clip.audio is not None and clip.audio.codec == "opus"
+    with ThreadedCamera(camera_config(tmp_path / "cam", camera_cache, video=source)) as camera:
+        out = subprocess.run(
+            ["ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", camera.url("live"), "-t", "2",
+             "-c", "copy", "-f", "matroska", str(tmp_path / "out.mkv")],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+    with av.open(str(tmp_path / "out.mkv")) as recorded:
+        assert recorded.streams.audio[0].codec_context.name == "opus"
+        frames = sum(1 for _ in recorded.decode(audio=0))
+    assert frames >= 50  # 2 s of 20 ms Opus frames is ~100

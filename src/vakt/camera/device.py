@@ -381,4 +381,3 @@ def _now() -> datetime:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
-

@@ -40,16 +40,18 @@ class VideoTrack:
 
 @dataclass(frozen=True, slots=True)
 class AudioTrack:
-    """An AAC-LC audio track (RFC 3640 mpeg4-generic); ``config`` is the AudioSpecificConfig."""
+    """AAC (RFC 3640 mpeg4-generic; ``config`` is the AudioSpecificConfig) or Opus (RFC 7587;
+    ``config`` is the OpusHead, if any)."""
 
     sample_rate: int
     channels: int
     config: bytes
+    codec: str = "aac"
 
 
 @dataclass(frozen=True, slots=True)
 class MediaUnit:
-    """One access unit (video: its NAL units without start codes; audio: one raw AAC frame)."""
+    """One access unit (video: its NAL units without start codes; audio: one raw AAC or Opus frame)."""
 
     kind: TrackKind
     dts: float

@@ -53,7 +53,7 @@ class ClipRecorder:
         video.time_base = TIME_BASE
         video.codec_context.extradata = clip.video.annexb_extradata
         if self._with_audio and clip.audio is not None:
-            audio = container.add_stream("aac", rate=clip.audio.sample_rate)
+            audio = container.add_stream(clip.audio.codec, rate=clip.audio.sample_rate)
             audio.codec_context.extradata = clip.audio.config
             audio.time_base = Fraction(1, clip.audio.sample_rate)
             self._audio = audio

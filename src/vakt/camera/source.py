@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -56,8 +57,19 @@ def video_codec(path: Path) -> tuple[str, bool]:
         raise SourceError(f"cannot open video {path}: {exc}") from exc
 
 
+AUDIO_CODECS = ("aac", "opus")
+
+
+def _audio_track(stream: Any) -> AudioTrack | None:
+    ctx = stream.codec_context
+    extradata = bytes(ctx.extradata or b"")
+    if ctx.name == "aac":
+        return AudioTrack(ctx.sample_rate, ctx.channels, extradata, "aac") if extradata else None
+    return AudioTrack(48000, ctx.channels, extradata, "opus")  # RFC 7587: Opus RTP always runs at 48 kHz
+
+
 def load_clip(path: Path) -> Clip:
-    """Demux an H.264 file (with optional AAC audio) into memory, converting AVCC to Annex-B."""
+    """Demux an H.264 file (with optional AAC or Opus audio) into memory, converting AVCC to Annex-B."""
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
@@ -70,14 +82,11 @@ def load_clip(path: Path) -> Clip:
         fps = float(vstream.average_rate or vstream.guessed_rate or 25)
         ctx = vstream.codec_context
         video = VideoTrack(ctx.width, ctx.height, fps, params.sps, params.pps)
-        astream = next((s for s in container.streams.audio if s.codec_context.name == "aac"), None)
-        audio = None
-        if astream is not None and astream.codec_context.extradata:
-            audio = AudioTrack(
-                astream.codec_context.sample_rate,
-                astream.codec_context.channels,
-                bytes(astream.codec_context.extradata),
-            )
+        astream = next((s for s in container.streams.audio if s.codec_context.name in AUDIO_CODECS), None)
+        audio = _audio_track(astream) if astream is not None else None
+        if audio is None and container.streams.audio:
+            names = ", ".join(s.codec_context.name for s in container.streams.audio)
+            log.warning("%s: audio (%s) is neither AAC nor Opus: streaming video only", path, names)
         streams = [vstream] + ([astream] if audio and astream is not None else [])
         units: list[MediaUnit] = []
         end = 0.0

@@ -1,4 +1,4 @@
-"""Session descriptions (RFC 4566) for a camera stream: H.264 (RFC 6184) and AAC (RFC 3640) tracks."""
+"""Session descriptions (RFC 4566) for a camera stream: H.264 (RFC 6184), AAC (RFC 3640), Opus (RFC 7587)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,14 @@ def build_sdp(session_id: int, host: str, name: str, video: VideoTrack, audio: A
         f"a=framerate:{video.fps:g}",
         "a=control:trackID=0",
     ]
-    if audio is not None:
+    if audio is not None and audio.codec == "opus":
+        lines += [
+            f"m=audio 0 RTP/AVP {AUDIO_PT}",
+            f"a=rtpmap:{AUDIO_PT} opus/48000/2",
+            f"a=fmtp:{AUDIO_PT} sprop-stereo={1 if audio.channels > 1 else 0}",
+            "a=control:trackID=1",
+        ]
+    elif audio is not None:
         lines += [
             f"m=audio 0 RTP/AVP {AUDIO_PT}",
             f"a=rtpmap:{AUDIO_PT} mpeg4-generic/{audio.sample_rate}/{audio.channels}",

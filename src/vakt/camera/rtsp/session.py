@@ -168,6 +168,8 @@ class RtspSession:
         timestamp = transport.rtp_timestamp(unit.pts)
         if unit.kind is TrackKind.VIDEO:
             payloads = [p for nal in unit.payloads for p in h264_payloads(nal)]
+        elif self.stream.clip.audio is not None and self.stream.clip.audio.codec == "opus":
+            payloads = [unit.payloads[0]]  # RFC 7587: one Opus packet per RTP packet, as is
         else:
             payloads = [aac_payload(unit.payloads[0])]
         last = len(payloads) - 1
