@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import time
@@ -136,8 +137,10 @@ class SegmentRecorder:
             return
         try:
             current.container.close()
-        except Exception as exc:
-            log.error("camera %s: closing segment %s failed: %s", self.camera_id, current.part, exc)
+        except Exception as exc:  # buffered writes report a full disk only here
+            self._current = current
+            self._write_failed(exc)
+            return
         if current.frames == 0:
             current.part.unlink(missing_ok=True)
             return
@@ -172,19 +175,17 @@ class SegmentRecorder:
     def _write_failed(self, exc: BaseException) -> None:
         current, self._current = self._current, None
         if current is not None:
-            try:
+            with contextlib.suppress(Exception):  # already failed: closing may fail the same way
                 current.container.close()
-            except Exception:
-                log.debug("closing a failed segment raised", exc_info=True)
         if is_disk_full(exc):
             self.error = "disk full: recording paused until retention frees space"
-            log.error("camera %s: disk full (ENOSPC) while recording; pausing %.0fs and running retention",
+            log.error("camera %s: disk full (ENOSPC) while recording; pausing %.1fs and running retention",
                       self.camera_id, self.disk_full_pause)
             if current is not None:
                 # Keep what is playable: the part file is recovered like one cut by a crash.
                 from vakt.media.recovery import recover_part_file
 
-                info = recover_part_file(current.part, self.camera_id)
+                info = recover_part_file(current.part, self.camera_id, discard_empty=True)
                 if info is not None:
                     self.on_segment(info)
             if self.on_disk_full is not None:

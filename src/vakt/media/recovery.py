@@ -49,15 +49,21 @@ def probe_segment(path: Path, camera_id: int, init_size: int, size: int) -> Segm
     return SegmentInfo(camera_id, path, start, end, size, init_size, frames=frames, has_audio=has_audio)
 
 
-def recover_part_file(path: Path, camera_id: int) -> SegmentInfo | None:
-    """Truncate a cut segment to its last whole fragment, index it, or quarantine it."""
+def recover_part_file(path: Path, camera_id: int, discard_empty: bool = False) -> SegmentInfo | None:
+    """Truncate a cut segment to its last whole fragment, index it, or quarantine it.
+
+    `discard_empty`: a file with no whole fragment is deleted instead (a full disk needs the space)."""
     try:
         init_size, playable = scan_file(path)
     except OSError as exc:
         log.error("cannot read segment %s: %s", path, exc)
         return None
     if init_size == 0 or playable <= init_size:
-        quarantine(path, "no complete fragment")
+        if discard_empty:
+            log.warning("segment %s has no whole fragment; deleted", path.name)
+            path.unlink(missing_ok=True)
+        else:
+            quarantine(path, "no complete fragment")
         return None
     if playable < path.stat().st_size:
         os.truncate(path, playable)
