@@ -67,11 +67,11 @@ class TestHub:
                         await asyncio.wait_for(self.changed.wait(), 0.05)
 
     async def command(self, serial: str, name: str, args: dict[str, Any] | None = None,
-                      timeout: float = 5.0) -> Ack:
+                      timeout: float = 20.0) -> Ack:
         command = Command(target=serial, name=name, args=args or {})
         return await self.send_raw(serial, encode(command), command.id, timeout)
 
-    async def send_raw(self, serial: str, payload: bytes, ident: str, timeout: float = 5.0) -> Ack:
+    async def send_raw(self, serial: str, payload: bytes, ident: str, timeout: float = 20.0) -> Ack:
         self.pending.expect(ident)
         await self.client.publish(f"vakt/v1/{serial}/cmd", payload, qos=1)
         return await self.pending.wait(ident, timeout)

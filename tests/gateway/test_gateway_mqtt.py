@@ -33,6 +33,7 @@ def gateway_config(broker: RunningBroker, data: Path, **overrides: object) -> Ga
     values: dict[str, object] = {
         "serial": GW, "code": DEVICES[GW], "mqtt_host": broker.host, "mqtt_port": broker.port,
         "data_dir": data, "lock_serial": LK, "lock_code": DEVICES[LK], "tick_interval": 0.05,
+        "boot_seconds": 0.3,
     }
     return GatewayConfig.model_validate(values | overrides)
 

@@ -56,7 +56,8 @@ async def restart_and_let_the_hub_in_first(broker: Mosquitto, hub: TestHub) -> N
 
 async def test_g7_broker_killed_mid_burst_events_arrive_in_order(broker: Mosquitto, tmp_path: Path) -> None:
     config = GatewayConfig(serial=GW, code=DEVICES[GW], mqtt_port=broker.port, data_dir=tmp_path / "gw",
-                           lock_serial=LK, lock_code=DEVICES[LK], tick_interval=0.05)
+                           lock_serial=LK, lock_code=DEVICES[LK], tick_interval=0.05,
+                           boot_seconds=0.3)
     async with running_hub("127.0.0.1", broker.port) as hub, Gateway(config) as gateway:
         await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True)
         for n in range(60):
@@ -76,7 +77,8 @@ async def test_g7_broker_killed_mid_burst_events_arrive_in_order(broker: Mosquit
 def _start_gateway(broker: Mosquitto, data: Path, log: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-c", "from vakt.cli import app; app()", "gateway",
            "--serial", GW, "--code", DEVICES[GW], "--mqtt-port", str(broker.port),
-           "--data", str(data), "--lock-serial", LK, "--lock-code", DEVICES[LK]]
+           "--data", str(data), "--lock-serial", LK, "--lock-code", DEVICES[LK],
+           "--boot-seconds", "0.3"]
     with open(log, "ab") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=out)
 

@@ -58,7 +58,7 @@ async def hub(broker: RunningBroker) -> AsyncIterator[aiomqtt.Client]:
         yield client
 
 
-async def _ack(hub: aiomqtt.Client, timeout: float = 5) -> Ack:
+async def _ack(hub: aiomqtt.Client, timeout: float = 20) -> Ack:
     async with asyncio.timeout(timeout):
         async for message in hub.messages:
             return decode(Ack, bytes(message.payload))  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ def gateway_command(
     walls: int = typer.Option(0, help="walls between gateway and lock (G6)"),
     metal: int = typer.Option(0, help="metal obstacles between gateway and lock (G6)"),
     seed: int = typer.Option(0, help="radio model seed"),
+    boot_seconds: float = typer.Option(2.0, help="seconds the LED ring stays solid orange at power-on (G1)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
 ) -> None:
     """Run the gateway emulator (G1-G7) until interrupted."""
@@ -39,7 +40,7 @@ def gateway_command(
             serial=serial, code=code, mqtt_host=mqtt_host, mqtt_port=mqtt_port, data_dir=data,
             lock_serial=lock_serial, lock_code=lock_code, pair_on_start=pair, network=network,
             wifi_ssid=wifi_ssid, placement=Placement(distance_m=distance, walls=walls, metal=metal),
-            radio_seed=seed,
+            radio_seed=seed, boot_seconds=boot_seconds,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

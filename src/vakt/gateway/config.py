@@ -36,6 +36,7 @@ class GatewayConfig(BaseModel):
     placement: Placement = Field(default_factory=Placement)
     radio_seed: int = 0
     tick_interval: float = Field(0.2, gt=0, le=5, description="seconds between firmware ticks")
+    boot_seconds: float = Field(2.0, ge=0, le=60, description="LED solid orange after power-on (G1)")
 
 
 class GatewayMemory(BaseModel):

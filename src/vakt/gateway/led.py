@@ -53,8 +53,9 @@ class VoicePrompt(StrEnum):
 class GatewayPanel:
     """LED ring + function button + network set-up; time moves only through the ``now`` arguments."""
 
-    def __init__(self, network: NetworkConfig | None = None) -> None:
+    def __init__(self, network: NetworkConfig | None = None, boot_seconds: float = BOOT_SECONDS) -> None:
         self.network = network or NetworkConfig()
+        self.boot_seconds = boot_seconds
         self.phase = GatewayPhase.OFF
         self._booted_at = 0.0
         self._button_down_at: float | None = None
@@ -82,7 +83,7 @@ class GatewayPanel:
         self._booted_at = now
 
     def tick(self, now: float) -> None:
-        if self.phase is GatewayPhase.BOOTING and now - self._booted_at >= BOOT_SECONDS:
+        if self.phase is GatewayPhase.BOOTING and now - self._booted_at >= self.boot_seconds:
             self.phase = GatewayPhase.SETUP
             self._after_network_change()
         if self._button_down_at is not None and now - self._button_down_at > RESET_HOLD_SECONDS:

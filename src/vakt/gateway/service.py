@@ -41,7 +41,7 @@ class Gateway:
                 config.lock_serial, config.lock_code, config.lock_model, radio,
                 config.data_dir / f"lock-{config.lock_serial}", clock)
         self._first_boot(config)
-        self.panel = GatewayPanel(self.memory.network)
+        self.panel = GatewayPanel(self.memory.network, config.boot_seconds)
         self.outbox = Outbox(config.data_dir / "outbox.sqlite")
         self.client = DeviceClient(serial=config.serial, password=device_password(config.code),
                                    host=config.mqtt_host, port=config.mqtt_port, handler=self._handle,
@@ -90,11 +90,14 @@ class Gateway:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name=f"gateway-{self.config.serial}")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:
+        """Stop and wait (bounded) for a clean goodbye: ``offline`` published, outbox closed."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                log.error("gateway %s did not stop within %.0f s", self.config.serial, timeout)
 
     async def __aenter__(self) -> Gateway:
         await self.start()

@@ -192,9 +192,9 @@ class DeviceClient:
             await asyncio.wait({publish, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
-        if not publish.done():
-            publish.cancel()
-            await asyncio.gather(publish, return_exceptions=True)
+            if not publish.done():
+                publish.cancel()
+        if publish.cancelled():
             raise DeviceOffline(f"event {event.id}: connection lost before the broker acknowledged it")
         try:
             publish.result()
