@@ -160,3 +160,16 @@ async def test_g3_function_button_held_takes_the_gateway_offline(gateway: Gatewa
     assert gateway.panel.prompts[-1].value == "network_reset"
     gateway.panel.plug_cable()
     await hub.wait_for(lambda: hub.availability[GW] == "online")
+
+
+async def test_gateway_through_the_embedded_demo_broker(tmp_path: Path) -> None:
+    """The same relay through the embedded amqtt broker `vakt demo` runs, ACL enforced (G5, G7)."""
+    async with any_broker("embedded", tmp_path) as embedded, running_hub(embedded.host, embedded.port) as hub:
+        async with Gateway(gateway_config(embedded, tmp_path / "gw")):
+            await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True
+                               and hub.availability.get(GW) == "online")
+            ack = await hub.command(LK, "lock.unlock")
+            assert ack.ok and ack.result == {"motor": "unlocked"}
+            await hub.wait_for(lambda: any(e.data["operation_source"] == "Remote"
+                                           for e in hub.events_of(LK, "LockOperation")))
+        await hub.wait_for(lambda: hub.availability[GW] == "offline")
