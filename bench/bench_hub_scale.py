@@ -21,6 +21,7 @@ import logging
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -123,6 +124,36 @@ async def publish(port: int, publishers: list[list[str]], count: int, rate: floa
     return time.perf_counter() - started
 
 
+async def publish_elsewhere(
+    port: int, gateways: int, publishers: int, count: int, rate: float | None = None
+) -> float:
+    """Run the publishers in their own process, so they do not share a CPU with what is measured."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--publish-only",
+        str(port),
+        "--gateways",
+        str(gateways),
+        "--publishers",
+        str(publishers),
+        "--events",
+        str(count),
+    ]
+    if rate is not None:
+        command += ["--rate", str(rate)]
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"publisher process failed ({process.returncode})")
+    return float(out.decode().strip().splitlines()[-1])
+
+
+def split(gateways: int, publisher_count: int) -> list[list[str]]:
+    serials = [s for g in range(gateways) for s in (f"BG{g:05d}", f"BL{g:05d}")]
+    return [serials[i::publisher_count] for i in range(publisher_count)]
+
+
 async def raw_broker(port: int, publishers: list[list[str]], count: int) -> float:
     """Baseline: the broker's own pub/sub throughput to one plain subscriber (events/s)."""
     expected = count // len(publishers) * len(publishers)
@@ -145,7 +176,7 @@ async def raw_broker(port: int, publishers: list[list[str]], count: int) -> floa
 
         counter = asyncio.create_task(count_them())
         started = time.perf_counter()
-        await publish(port, publishers, count)
+        await publish_elsewhere(port, len(publishers[0]) * len(publishers) // 2, len(publishers), count)
         await asyncio.wait_for(done.wait(), 300)
         counter.cancel()
         return expected / (last - started)
@@ -180,7 +211,13 @@ class HubResult:
 
 
 async def hub_ingest(
-    kind: str, url: str, port: int, gateways: int, publishers: list[list[str]], count: int
+    kind: str,
+    url: str,
+    port: int,
+    gateways: int,
+    publishers: list[list[str]],
+    count: int,
+    paced_seconds: float,
 ) -> HubResult:
     engine = make_engine(url, pool_size=5) if kind == "postgresql" else make_engine(url)
     await migrate.upgrade(engine)
@@ -223,15 +260,15 @@ async def hub_ingest(
     try:
         expected = count // len(publishers) * len(publishers)
         started = time.perf_counter()
-        await publish(port, publishers, count)
+        await publish_elsewhere(port, gateways, len(publishers), count)
         while hub.stats.stored_events < expected:
             await asyncio.sleep(0.01)
         rate = expected / (time.perf_counter() - started)
         burst = sorted(latencies)
         latencies.clear()
         paced_rate = rate / 2
-        paced_count = int(min(paced_rate * 10, expected))
-        await publish(port, publishers, paced_count, rate=paced_rate)
+        paced_count = int(min(paced_rate * paced_seconds, expected))
+        await publish_elsewhere(port, gateways, len(publishers), paced_count, rate=paced_rate)
         while hub.stats.stored_events < expected + paced_count // len(publishers) * len(publishers):
             await asyncio.sleep(0.01)
         paced = sorted(latencies)
@@ -250,9 +287,11 @@ def _pct(values: list[float], p: int) -> float:
     return 1000 * statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else 1000 * values[0]
 
 
-async def main(gateways: int, count: int, dbs: list[str], publisher_count: int) -> str:
-    serials = [s for g in range(gateways) for s in (f"BG{g:05d}", f"BL{g:05d}")]
-    publishers = [serials[i::publisher_count] for i in range(publisher_count)]
+async def main(
+    gateways: int, count: int, dbs: list[str], publisher_count: int, paced_seconds: float = 10
+) -> str:
+    publishers = split(gateways, publisher_count)
+    serials = [s for group in publishers for s in group]
     with tempfile.TemporaryDirectory() as tmp, mosquitto(Path(tmp) / "mosquitto", publishers) as broker:
         console.print(
             f"{gateways} gateways + {gateways} locks = {len(serials)} devices, {count} events, "
@@ -264,7 +303,9 @@ async def main(gateways: int, count: int, dbs: list[str], publisher_count: int) 
         for kind in dbs:
             try:
                 async with database(kind, Path(tmp)) as url:
-                    results.append(await hub_ingest(kind, url, broker.port, gateways, publishers, count))
+                    results.append(
+                        await hub_ingest(kind, url, broker.port, gateways, publishers, count, paced_seconds)
+                    )
             except (OSError, asyncpg.PostgresError) as exc:
                 console.print(f"[yellow]{kind} skipped: {exc}[/]")
     table = Table(title="hub ingest: stored events (real Mosquitto, real database)")
@@ -307,6 +348,15 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=20000, help="events in the burst")
     parser.add_argument("--db", default="sqlite,postgresql", help="databases to measure")
     parser.add_argument("--publishers", type=int, default=4, help="publisher connections")
+    parser.add_argument("--publish-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.publish_only:
+        logging.getLogger("aiomqtt").setLevel(logging.ERROR)
+        elapsed = asyncio.run(
+            publish(args.publish_only, split(args.gateways, args.publishers), args.events, args.rate)
+        )
+        print(elapsed)
+        sys.exit(0)
     logging.getLogger("aiomqtt").setLevel(logging.ERROR)  # it warns about its own queue under a burst
     print(asyncio.run(main(args.gateways, args.events, args.db.split(","), args.publishers)))

@@ -192,19 +192,26 @@ class HubMqtt:
                 devices = {d.id: d for d in await _load_devices(session, ids)}
         else:
             devices = {}
+        live = self._bus.subscriber_count > 0  # build messages only when someone is listening
         for device_id, (_, online) in batch.availability.items():
-            await self._bus.publish(
-                {"type": "device.online", "device_id": device_id, "online": online}, device_id
-            )
+            if live:
+                message = {"type": "device.online", "device_id": device_id, "online": online}
+                await self._bus.publish(message, device_id)
             await self._run_hooks(self._availability_hooks, devices.get(device_id), online)
         for device_id, (_, state) in batch.states.items():
-            await self._bus.publish(
-                {"type": "device.state", "device_id": device_id, "state": state}, device_id
-            )
+            if live:
+                await self._bus.publish(
+                    {"type": "device.state", "device_id": device_id, "state": state}, device_id
+                )
             await self._run_hooks(self._state_hooks, devices.get(device_id), state)
         for ref, event in batch.events:
-            message = {"type": "device.event", "device_id": ref.id, "event": event.model_dump(mode="json")}
-            await self._bus.publish(message, ref.id, permission=Permission.HISTORY)
+            if live:
+                message = {
+                    "type": "device.event",
+                    "device_id": ref.id,
+                    "event": event.model_dump(mode="json"),
+                }
+                await self._bus.publish(message, ref.id, permission=Permission.HISTORY)
             await self._run_hooks(self._event_hooks, devices.get(ref.id), event)
 
     async def _run_hooks(self, hooks: list[Any], device: Device | None, payload: Any) -> None:

@@ -1,7 +1,9 @@
 """ORM models, one module per area; importing this package registers the core tables on Base."""
 
-from vakt.hub.models import alerts  # noqa: F401  (alerts area: person events, notifications)
-from vakt.hub.models import cameras  # noqa: F401  (cameras area: streams, segments, gaps)
+from vakt.hub.models import (
+    alerts,  # noqa: F401  (alerts area: person events, notifications)
+    cameras,  # noqa: F401  (cameras area: streams, segments, gaps)
+)
 from vakt.hub.models.devices import Device, DeviceEvent, Share
 from vakt.hub.models.locks import LockCredential
 from vakt.hub.models.users import AuthSession, User
