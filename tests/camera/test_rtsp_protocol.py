@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.camera.conftest import CODE
 from tests.camera.helpers import RawRtspClient, ThreadedCamera, digest_header, parse_rtp
+from vakt.camera.live import LiveStream
+from vakt.camera.rtsp.server import RtspServer
+from vakt.camera.source import load_clip, prepare_sources
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -183,3 +188,62 @@ def test_basic_auth_header_that_is_not_base64_is_401(cars_camera: ThreadedCamera
     token = base64.b64encode(f"root:{CODE}".encode()).decode()
     assert c.request("DESCRIBE", url, {"Authorization": f"Basic {token}"}).status == 401
     c.close()
+
+
+def test_pause_play_and_get_parameter_keep_alive(cars_camera: ThreadedCamera, client: RawRtspClient) -> None:
+    url = f"rtsp://127.0.0.1:{client.port}/live"
+    before = cars_camera.state()["watching"]
+    session, _ = client.play_tcp()
+    assert cars_camera.state()["watching"] == before + 1
+    assert client.request("PAUSE", url, {"Session": session}).status == 200
+    assert cars_camera.state()["watching"] == before
+    keep_alive = client.request("GET_PARAMETER", url, {"Session": session})
+    assert keep_alive.status == 200 and keep_alive.headers["session"] == session
+    assert client.request("PLAY", url, {"Session": session}).status == 200
+    assert cars_camera.state()["watching"] == before + 1
+    channel, data = client.read_interleaved()
+    while channel != 0:
+        channel, data = client.read_interleaved()
+    assert parse_rtp(data).payload[0] & 0x1F in (7, 8, 1, 5, 28)
+    assert client.request("TEARDOWN", url, {"Session": session}).status == 200
+
+
+async def test_rtp_over_udp_with_sender_reports_and_a_silent_session_is_reaped(camera_cache: Path) -> None:
+    """UDP: RTP to the client's even port, RTCP SR to the odd one; no RTCP or request for the
+    session timeout and the session is dropped (the server does not stream to nobody forever)."""
+    files = prepare_sources(None, camera_cache)
+    stream = LiveStream("live", load_clip(files.main))
+    stream.start()
+    server = RtspServer({"live": stream}, None, "127.0.0.1", 0, session_timeout=1)
+    await server.start()
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    rtcp.bind(("127.0.0.1", rtp.getsockname()[1] + 1))
+    rtp.settimeout(5)
+    rtcp.settimeout(5)
+    client = RawRtspClient(server.port)
+    try:
+        url = f"rtsp://127.0.0.1:{server.port}/live"
+        ports = f"{rtp.getsockname()[1]}-{rtcp.getsockname()[1]}"
+        setup = await asyncio.to_thread(
+            client.request, "SETUP", f"{url}/trackID=0", {"Transport": f"RTP/AVP;unicast;client_port={ports}"}
+        )
+        assert setup.status == 200 and "server_port=" in setup.headers["transport"]
+        session = setup.headers["session"].split(";")[0]
+        assert (await asyncio.to_thread(client.request, "PLAY", url, {"Session": session})).status == 200
+        packet = parse_rtp((await asyncio.to_thread(rtp.recvfrom, 2048))[0])
+        assert packet.payload_type == 96
+        report = (await asyncio.to_thread(rtcp.recvfrom, 2048))[0]
+        assert report[1] == 200 and int.from_bytes(report[4:8], "big") == packet.ssrc  # an SR for that SSRC
+        for _ in range(50):
+            if not server.sessions:
+                break
+            await asyncio.sleep(0.1)
+        assert not server.sessions, "a silent UDP session must time out"
+    finally:
+        client.close()
+        rtp.close()
+        rtcp.close()
+        await server.stop()
+        await stream.stop()

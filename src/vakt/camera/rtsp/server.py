@@ -117,7 +117,9 @@ class RtspServer:
         host: str = "0.0.0.0",
         port: int = 554,
         on_watchers: Callable[[], None] | None = None,
+        session_timeout: float = SESSION_TIMEOUT,
     ) -> None:
+        self.session_timeout = session_timeout
         self.streams = streams
         self.auth = auth
         self.host = host
@@ -161,10 +163,10 @@ class RtspServer:
 
     async def _reap_sessions(self) -> None:
         while True:
-            await asyncio.sleep(5)
+            await asyncio.sleep(min(5.0, self.session_timeout / 2))
             now = time.monotonic()
             for session in list(self.sessions.values()):
-                if not session.uses_tcp and now - session.last_seen > SESSION_TIMEOUT:
+                if not session.uses_tcp and now - session.last_seen > self.session_timeout:
                     log.info("RTSP session %s timed out", session.id)
                     session.close()
 
@@ -347,7 +349,8 @@ class RtspServer:
             raise BadRequest(400, f"bad Transport header {header!r}") from exc
         self.sessions[session.id] = session
         owned.add(session.id)
-        return Response(200, {"Transport": reply, "Session": f"{session.id};timeout={SESSION_TIMEOUT}"})
+        session_header = f"{session.id};timeout={self.session_timeout:g}"
+        return Response(200, {"Transport": reply, "Session": session_header})
 
     async def _play(self, request: Request, writer: asyncio.StreamWriter, owned: set[str]) -> Response:
         session = self._session(request, owned)
