@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from vakt.gateway.config import GatewayConfig
 from vakt.gateway.led import GatewayPanel, GatewayPhase, LedPattern, NetworkConfig, VoicePrompt
 from vakt.gateway.outbox import Outbox
 from vakt.gateway.radio import Placement, RadioLink
+from vakt.gateway.service import Gateway
 from vakt.protocol import Event
 
 
@@ -103,3 +105,48 @@ def test_g7_outbox_keeps_order_and_survives_reopen(tmp_path: Path) -> None:
     box.close()
     again = Outbox(path)
     assert [e for _, e in again.peek()] == events[1:] and len(again) == 4
+
+
+def test_g7_outbox_discards_an_unreadable_row_and_keeps_the_rest(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite")
+    good = Event(source="LK0001", type="Doorbell")
+    box.append(good)
+    box._db.execute("INSERT INTO outbox (id, payload) VALUES ('garbage01', x'00ff')")
+    box._db.commit()
+    box.append(Event(source="LK0001", type="Doorbell"))
+    events = [e for _, e in box.peek()]
+    assert events[0] == good and len(events) == 2 and len(box) == 2
+
+
+def _gateway(tmp_path: Path) -> Gateway:
+    config = GatewayConfig(serial="GW0001", code="GWCODE01", data_dir=tmp_path / "gw", network="none",
+                           lock_serial="LK0001", lock_code="LKCODE01")
+    return Gateway(config)
+
+
+def test_g7_full_outbox_loses_no_event_and_catches_up_when_space_returns(tmp_path: Path) -> None:
+    """A full disk (SQLite's own 'database or disk is full', via max_page_count) keeps events waiting."""
+    gateway = _gateway(tmp_path)
+    db = gateway.outbox._db
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages + 1}")
+    presses = 0
+    while len(gateway.locks["LK0001"]._received) == 0 and presses < 2000:
+        gateway.lock_input("LK0001", "doorbell")
+        presses += 1
+    waiting = len(gateway.locks["LK0001"]._received)
+    assert waiting > 0 and len(gateway.outbox) == presses - waiting
+    gateway.lock_input("LK0001", "doorbell")  # still full: this one waits too, behind the others
+    db.execute("PRAGMA max_page_count = 1073741823")
+    gateway.lock_input("LK0001", "doorbell")
+    stored = [e for _, e in gateway.outbox.peek(10_000)]
+    assert len(stored) == presses + 2 and len(gateway.locks["LK0001"]._received) == 0
+    assert [e.ts for e in stored] == sorted(e.ts for e in stored)
+
+
+def test_unreadable_gateway_memory_is_kept_aside_and_the_gateway_starts(tmp_path: Path) -> None:
+    (tmp_path / "gw").mkdir()
+    (tmp_path / "gw" / "gateway.json").write_text("{not json")
+    gateway = _gateway(tmp_path)
+    assert (tmp_path / "gw" / "gateway.broken").read_text() == "{not json"
+    assert gateway.memory.paired == ["LK0001"]

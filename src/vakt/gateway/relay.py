@@ -61,6 +61,7 @@ class LockRelay:
         self.radio = radio
         self.firmware = Lock(_Clock(clock), FileStore(data_dir / "memory.json"))
         self._on_lock: deque[LockEvent] = deque()  # raised but not yet across the radio
+        self._received: deque[Event] = deque()  # across the radio, not yet in the outbox
         self.last_output: Output | None = None
 
     # ---- time and events -----------------------------------------------------------------------
@@ -72,24 +73,25 @@ class LockRelay:
         self.last_output = output
         return output
 
-    def receive_events(self) -> list[Event]:
-        """The lock's events that crossed the radio now, oldest first, as protocol Events."""
+    def receive_events(self) -> deque[Event]:
+        """Events that crossed the radio, oldest first, as protocol Events; the caller pops each one
+        only once it is stored, so an event that cannot be stored yet is offered again next time."""
         self._on_lock.extend(self.firmware.drain_events())
-        delivered: list[Event] = []
         while self._on_lock:
             if not self.radio.transmit():
                 log.info("lock %s: event lost on the radio after retries; the lock sends it again",
                          self.serial)
                 break
             event = self._on_lock.popleft()
-            delivered.append(Event(source=self.serial, type=event.type, data=event.to_protocol_data(),
-                                   ts=datetime.fromtimestamp(event.ts, UTC)))
-        return delivered
+            self._received.append(Event(source=self.serial, type=event.type, data=event.to_protocol_data(),
+                                        ts=datetime.fromtimestamp(event.ts, UTC)))
+        return self._received
 
     def discard_events(self) -> None:
         """An unpaired lock talks to nobody: its events go nowhere."""
         self.firmware.drain_events()
         self._on_lock.clear()
+        self._received.clear()
 
     # ---- pairing (G5, L12.2) -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -147,12 +148,23 @@ class Gateway:
         if relay.serial not in self.memory.paired:
             relay.discard_events()
             return
-        for event in relay.receive_events():
-            self.outbox.append(event)
+        received = relay.receive_events()
+        while received:
+            try:
+                self.outbox.append(received[0])
+            except sqlite3.Error as exc:  # e.g. disk full: keep the events, try again next tick
+                log.error("gateway %s: outbox cannot store events (%s); %d waiting", self.config.serial,
+                          exc, len(received))
+                return
+            received.popleft()
             self._outbox_ready.set()
 
     def raise_event(self, type_: str, data: dict[str, Any]) -> None:
-        self.outbox.append(Event(source=self.config.serial, type=type_, data=data))
+        try:
+            self.outbox.append(Event(source=self.config.serial, type=type_, data=data))
+        except sqlite3.Error as exc:
+            log.error("gateway %s: event %s not stored (%s)", self.config.serial, type_, exc)
+            return
         self._outbox_ready.set()
 
     def _wake_sender(self) -> None:
@@ -163,17 +175,26 @@ class Gateway:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             await self.client.connected.wait()
-            for seq, event in self.outbox.peek(200):
-                try:
-                    await self.client.publish_event(event)
-                except DeviceOffline as exc:
-                    log.info("gateway %s: outbox paused (%s); %d pending", self.config.serial, exc,
-                             len(self.outbox))
-                    await asyncio.sleep(0.2)
-                    break
-                self.outbox.remove(seq)
-            if len(self.outbox):
+            try:
+                await self._send_batch()
+            except sqlite3.Error as exc:
+                log.error("gateway %s: outbox unreadable now (%s); retrying", self.config.serial, exc)
+                await asyncio.sleep(1.0)
                 self._outbox_ready.set()
+
+    async def _send_batch(self) -> None:
+        """Publish the oldest events in order; each leaves the outbox only after its PUBACK."""
+        for seq, event in self.outbox.peek(200):
+            try:
+                await self.client.publish_event(event)
+            except DeviceOffline as exc:
+                log.info("gateway %s: outbox paused (%s); %d pending", self.config.serial, exc,
+                         len(self.outbox))
+                await asyncio.sleep(0.2)
+                break
+            self.outbox.remove(seq)
+        if len(self.outbox):
+            self._outbox_ready.set()
 
     # ---- state ---------------------------------------------------------------------------------
 
@@ -189,8 +210,14 @@ class Gateway:
             "network": self.panel.network.model_dump(),
             "paired_locks": list(self.memory.paired),
             "locks_in_range": [{"serial": s, "pairing": r.in_pairing_mode()} for s, r in self.locks.items()],
-            "outbox_pending": len(self.outbox),
+            "outbox_pending": self._pending_count(),
         }
+
+    def _pending_count(self) -> int | None:
+        try:
+            return len(self.outbox)
+        except sqlite3.Error:
+            return None
 
     # ---- physical inputs (emulator) ------------------------------------------------------------
 
