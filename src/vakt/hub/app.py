@@ -21,9 +21,12 @@ from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import FailureLimiter
 from vakt.hub.routers import (
     auth,
+    cameras,
     defense,
     devices,
     health,
+    history,
+    live,
     locks,
     notifications,
     panels,
@@ -49,6 +52,9 @@ ROUTERS: list[APIRouter] = [
     talk.router,
     notifications.router,
     defense.router,
+    cameras.router,
+    history.router,
+    live.router,
     web.router,
 ]
 
@@ -58,6 +64,7 @@ Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 SERVICES: list[Service] = [
     locks.service,
     alerts_service.service,
+    cameras.service,
 ]
 
 

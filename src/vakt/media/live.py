@@ -107,6 +107,10 @@ class LiveMuxer:
         self._stream = None
 
 
+class SlowSubscriber(Exception):
+    """This subscriber fell too far behind and was dropped (the others were not held back)."""
+
+
 @dataclass(eq=False)
 class _Subscriber:
     queue: asyncio.Queue[bytes | None]
@@ -176,7 +180,9 @@ class LiveStream:
         return self.init is not None
 
     async def subscribe(self) -> AsyncIterator[bytes]:
-        """Init segment, then the current GOP from its keyframe, then live fragments; ends on restart."""
+        """Init segment, then the current GOP from its keyframe, then live fragments.
+
+        Ends when the stream restarts (a new init follows); raises SlowSubscriber when dropped."""
         await self._ready.wait()
         assert self.init is not None
         sub = _Subscriber(asyncio.Queue(maxsize=self.queue_size + len(self.gop)))
@@ -188,6 +194,8 @@ class LiveStream:
             while True:
                 item = await sub.queue.get()
                 if item is None:
+                    if sub.dropped:
+                        raise SlowSubscriber("live viewer too slow; dropped")
                     return
                 yield item
         finally:

@@ -1,0 +1,333 @@
+"""Camera supervisor: one ingest + recorder + live pipeline per camera, the index, retention, cloud tier."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vakt.hub import camera_index
+from vakt.hub.bus import EventBus
+from vakt.hub.db import utcnow
+from vakt.hub.models.cameras import Camera, RecordingMode, Segment
+from vakt.hub.models.devices import Device
+from vakt.hub.secretbox import SecretBox
+from vakt.media.cloud import Uploader, UploadQueue, create_store
+from vakt.media.ingest import Backoff, Ingest
+from vakt.media.live import LiveChunk, LiveMuxer, LiveStream
+from vakt.media.pipeline import CameraPipeline, PipelineConfig
+from vakt.media.recovery import recover_orphans
+from vakt.media.retention import RetainedSegment, RetentionLimits, RetentionPolicy
+from vakt.media.segments import SegmentInfo
+from vakt.media.settings import MediaSettings
+
+log = logging.getLogger(__name__)
+MB = 1024 * 1024
+
+
+def password_context(serial: str) -> str:
+    return f"camera-rtsp:{serial}"
+
+
+def with_credentials(url: str, username: str, password: str) -> str:
+    """`rtsp://host/path` + credentials -> `rtsp://user:pass@host/path` (quoted)."""
+    if not username:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """`rtsp://user:pass@host/path` -> (url without credentials, user, password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, parts.username or "", parts.password or ""
+
+
+@dataclass
+class _Wanted:
+    url: str
+    sub_url: str | None
+    audio: bool
+    continuous: bool
+
+
+class OnDemandLive:
+    """The sub-stream (Standard definition) is pulled only while someone watches it."""
+
+    def __init__(self, device_id: int, url: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.url = url
+        self.live = LiveStream()
+        self.idle_since: datetime | None = None
+
+        def publish(chunk: LiveChunk) -> None:
+            loop.call_soon_threadsafe(self.live.publish, chunk)
+
+        self.ingest = Ingest(
+            url, [LiveMuxer(publish)], name=f"camera-{device_id}-sub", audio=False, backoff=Backoff(cap=5.0)
+        )
+        self.ingest.start()
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.ingest.stop)
+        self.live.stop()
+
+
+class CameraSupervisor:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        bus: EventBus | None,
+        media_dir: Path,
+        settings: MediaSettings,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.box = box
+        self.bus = bus
+        self.media_dir = media_dir
+        self.settings = settings
+        self.pipelines: dict[int, CameraPipeline] = {}
+        self.sub_streams: dict[int, OnDemandLive] = {}
+        self._wanted: dict[int, _Wanted] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self.uploader: Uploader | None = None
+        if settings.cloud is not None:
+            queue = UploadQueue(media_dir / ".upload-queue")
+            self.uploader = Uploader(create_store(settings.cloud), queue)
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        await self.recover()
+        await self.reconcile()
+        self._tasks.append(
+            asyncio.create_task(self._every(self.settings.reconcile_interval_s, self.reconcile))
+        )
+        self._tasks.append(
+            asyncio.create_task(self._every(self.settings.retention_interval_s, self.run_retention))
+        )
+        if self.uploader is not None:
+            self._tasks.append(asyncio.create_task(self.uploader.run()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.gather(
+            *(p.stop() for p in self.pipelines.values()), *(s.stop() for s in self.sub_streams.values())
+        )
+        self.pipelines.clear()
+        self.sub_streams.clear()
+
+    async def _every(self, seconds: float, job: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:
+                log.exception("camera supervisor: %s failed", getattr(job, "__name__", job))
+
+    # -- which cameras run ------------------------------------------------------------------------
+    async def recover(self) -> None:
+        """Segments cut by a crash or kill (no index row) are indexed or quarantined (C7.1)."""
+        async with self.sessionmaker() as session:
+            ids = list(await session.scalars(select(Camera.device_id)))
+            for device_id in ids:
+                known = await camera_index.indexed_paths(session, device_id)
+                found = await asyncio.to_thread(recover_orphans, self.media_dir, device_id, known)
+                for info in found:
+                    await camera_index.add_segment(session, info)
+
+    async def _load_wanted(self) -> dict[int, _Wanted]:
+        wanted: dict[int, _Wanted] = {}
+        async with self.sessionmaker() as session:
+            rows = await session.execute(select(Camera, Device).join(Device, Device.id == Camera.device_id))
+            for camera, device in rows.all():
+                password = ""
+                if camera.password_encrypted:
+                    password = self.box.decrypt(camera.password_encrypted, password_context(device.serial))
+                sub = with_credentials(camera.sub_url, camera.username, password) if camera.sub_url else None
+                wanted[camera.device_id] = _Wanted(
+                    with_credentials(camera.main_url, camera.username, password),
+                    sub,
+                    camera.audio,
+                    camera.recording_mode == RecordingMode.CONTINUOUS.value,
+                )
+        return wanted
+
+    async def reconcile(self) -> None:
+        """Start pipelines of new cameras, restart changed ones, stop removed ones; idle sub-streams stop."""
+        async with self._lock:
+            self._wanted = await self._load_wanted()
+            for device_id in list(self.pipelines):
+                want = self._wanted.get(device_id)
+                pipe = self.pipelines[device_id]
+                if want is None or want.url != pipe.config.url or want.audio != pipe.config.audio:
+                    await self.pipelines.pop(device_id).stop()
+                else:
+                    pipe.set_continuous(want.continuous)
+            for device_id, want in self._wanted.items():
+                if device_id not in self.pipelines:
+                    await self._start_pipeline(device_id, want)
+            await self._stop_idle_sub_streams()
+
+    async def _start_pipeline(self, device_id: int, want: _Wanted) -> None:
+        config = PipelineConfig(
+            device_id,
+            want.url,
+            self.media_dir,
+            audio=want.audio,
+            continuous=want.continuous,
+            segment_seconds=self.settings.segment_seconds,
+            read_timeout=self.settings.read_timeout_s,
+            backoff_cap=self.settings.reconnect_cap_s,
+        )
+
+        async def on_segment(info: SegmentInfo) -> None:
+            await self._segment_done(info)
+
+        async def on_status(kind: str, at: datetime, detail: str) -> None:
+            await self._stream_status(device_id, kind, at, detail)
+
+        async def on_disk_full() -> None:
+            await self.run_retention()
+
+        pipe = CameraPipeline(config, on_segment, on_status, on_disk_full)
+        self.pipelines[device_id] = pipe
+        await pipe.start()
+
+    async def _stop_idle_sub_streams(self) -> None:
+        now = utcnow()
+        for device_id, sub in list(self.sub_streams.items()):
+            want = self._wanted.get(device_id)
+            if sub.live.subscriber_count:
+                sub.idle_since = None
+                continue
+            sub.idle_since = sub.idle_since or now
+            if want is None or want.sub_url != sub.url or now - sub.idle_since > timedelta(seconds=30):
+                await self.sub_streams.pop(device_id).stop()
+
+    def live_stream(self, device_id: int, stream: str) -> LiveStream | None:
+        """Main stream: the recording pipeline's; sub: started on demand when the camera has one."""
+        if stream == "sub":
+            want = self._wanted.get(device_id)
+            if want is not None and want.sub_url:
+                sub = self.sub_streams.get(device_id)
+                if sub is None:
+                    sub = self.sub_streams[device_id] = OnDemandLive(
+                        device_id, want.sub_url, asyncio.get_running_loop()
+                    )
+                return sub.live
+        pipe = self.pipelines.get(device_id)
+        return pipe.live if pipe is not None else None
+
+    # -- events from pipelines --------------------------------------------------------------------
+    async def _segment_done(self, info: SegmentInfo) -> None:
+        async with self.sessionmaker() as session:
+            row = await camera_index.add_segment(session, info)
+        if self.uploader is not None:
+            self.uploader.submit(info.path, str(info.path.relative_to(self.media_dir)))
+        log.debug("camera %s: segment %s indexed (%.1fs)", info.camera_id, row.id, info.duration)
+
+    async def _stream_status(self, device_id: int, kind: str, at: datetime, detail: str) -> None:
+        async with self.sessionmaker() as session:
+            if kind == "lost":
+                await camera_index.open_gap(session, device_id, at, detail)
+            else:
+                await camera_index.close_gap(session, device_id, at)
+        if self.bus is not None:
+            await self.bus.publish(
+                {
+                    "type": "camera.stream",
+                    "device_id": device_id,
+                    "streaming": kind == "up",
+                    "at": at.isoformat(),
+                },
+                device_id=device_id,
+            )
+
+    # -- retention ----------------------------------------------------------------------------------
+    async def run_retention(self) -> int:
+        """Apply per-camera age/size limits and the free-space floor (C12.1, C4.3); returns files deleted."""
+        async with self.sessionmaker() as session:
+            cameras = (await session.scalars(select(Camera))).all()
+            limits = {
+                c.device_id: RetentionLimits(
+                    max_age=timedelta(days=c.retention_days) if c.retention_days > 0 else None,
+                    max_bytes=c.retention_max_mb * MB if c.retention_max_mb else None,
+                )
+                for c in cameras
+            }
+            rows = (
+                await session.execute(
+                    select(
+                        Segment.id,
+                        Segment.device_id,
+                        Segment.start,
+                        Segment.end,
+                        Segment.size,
+                        Segment.has_event,
+                        Segment.path,
+                    )
+                )
+            ).all()
+            paths = {r.id: Path(r.path) for r in rows}
+            segments = [RetainedSegment(r.id, r.device_id, r.start, r.end, r.size, r.has_event) for r in rows]
+            free = shutil.disk_usage(self.media_dir).free
+            policy = RetentionPolicy(limits, min_free_bytes=self.settings.min_free_mb * MB)
+            deletions = policy.select(segments, utcnow(), free_bytes=free)
+            if not deletions:
+                return 0
+            ids = [d.segment.id for d in deletions]
+            await asyncio.to_thread(_unlink_all, [paths[i] for i in ids])
+            await session.execute(delete(Segment).where(Segment.id.in_(ids)))
+            await session.commit()
+        reasons = sorted({d.reason.value for d in deletions})
+        log.info("retention deleted %d segments (%s)", len(ids), ", ".join(reasons))
+        return len(ids)
+
+    # -- emulated cameras announce their streams in their retained state --------------------------
+    async def on_state(self, device: Device, state: dict[str, Any]) -> None:
+        rtsp = state.get("rtsp")
+        if device.kind != "camera" or not isinstance(rtsp, dict) or not rtsp.get("main_url"):
+            return
+        async with self.sessionmaker() as session:
+            camera = await session.get(Camera, device.id)
+            if camera is None:
+                code = self.box.decrypt(device.code_encrypted, device.serial) if device.code_encrypted else ""
+                camera = Camera(
+                    device_id=device.id,
+                    main_url=str(rtsp["main_url"]),
+                    emulated=True,
+                    username=str(rtsp.get("user", "admin")),
+                    password_encrypted=self.box.encrypt(code, password_context(device.serial)),
+                )
+                session.add(camera)
+            camera.main_url = str(rtsp["main_url"])
+            camera.sub_url = str(rtsp["sub_url"]) if rtsp.get("sub_url") else None
+            await session.commit()
+        await self.reconcile()
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("retention could not delete %s: %s", path, exc)

@@ -1,0 +1,244 @@
+"""Camera screens (C5, C6, V4): add an RTSP camera, details, settings, definition, snapshot, manual record.
+
+Permissions (A5): any access sees the camera; ``live_view`` the snapshot, definition and manual
+recording (they are live-view controls, C5.1); ``settings`` time zone, recording mode and retention.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field, field_validator
+
+from vakt.hub.auth import CurrentUser
+from vakt.hub.camera_supervisor import CameraSupervisor, password_context, split_credentials
+from vakt.hub.db import DbSession
+from vakt.hub.models.cameras import Camera, Definition, RecordingMode
+from vakt.hub.models.devices import Device
+from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access
+from vakt.hub.settings import HubSettings
+from vakt.media.clips import NoFootage, decode_fragment_jpeg
+from vakt.media.settings import MediaSettings
+
+router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+
+
+@asynccontextmanager
+async def service(app: FastAPI) -> AsyncIterator[None]:
+    """Records every camera while the hub runs; emulated cameras announce their RTSP URLs by MQTT state."""
+    settings: HubSettings = app.state.settings
+    supervisor = CameraSupervisor(
+        app.state.sessionmaker, app.state.broker_sync.box, app.state.bus, settings.media_dir, MediaSettings()
+    )
+    app.state.cameras = supervisor
+    app.state.mqtt.on_state(supervisor.on_state)
+    await supervisor.start()
+    try:
+        yield
+    finally:
+        await supervisor.stop()
+
+
+def supervisor_of(request: Request) -> CameraSupervisor:
+    supervisor: CameraSupervisor | None = getattr(request.app.state, "cameras", None)
+    if supervisor is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "camera service is not running")
+    return supervisor
+
+
+def camera_access(permission: Permission | None = None) -> Any:
+    base = device_access(permission)
+
+    async def dependency(session: DbSession, access: DeviceAccess = Depends(base)) -> DeviceAccess:
+        if access.device.kind != "camera":
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"device {access.device.id} is not a camera")
+        return access
+
+    return Depends(dependency)
+
+
+AnyAccess = Annotated[DeviceAccess, camera_access()]
+LiveAccess = Annotated[DeviceAccess, camera_access(Permission.LIVE_VIEW)]
+SettingsAccess = Annotated[DeviceAccess, camera_access(Permission.SETTINGS)]
+Supervisor = Annotated[CameraSupervisor, Depends(supervisor_of)]
+
+
+def _check_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+class CameraCreate(BaseModel):
+    """A real RTSP/H.264 camera added by URL (V4); no MQTT."""
+
+    name: str = Field(min_length=1, max_length=100)
+    url: str = Field(
+        pattern=r"^rtsps?://[^\s]+$", max_length=500, description="main stream, may carry user:pass@"
+    )
+    sub_url: str | None = Field(None, pattern=r"^rtsps?://[^\s]+$", max_length=500, description="sub-stream")
+    time_zone: str = Field("UTC", description="IANA zone for the calendar (C6 Time Zone)")
+
+    _zone = field_validator("time_zone")(_check_zone)
+
+
+class CameraSettingsIn(BaseModel):
+    time_zone: str | None = None
+    recording_mode: RecordingMode | None = None
+    audio: bool | None = None
+    retention_days: int | None = Field(None, ge=0, le=3650, description="0: no age limit")
+    retention_max_mb: int | None = Field(None, ge=0, description="0: no size limit")
+
+    _zone = field_validator("time_zone")(_check_zone)
+
+
+class DefinitionIn(BaseModel):
+    definition: Definition
+
+
+class RecordingIn(BaseModel):
+    on: bool
+
+
+class CameraOut(BaseModel):
+    device_id: int
+    name: str
+    serial: str
+    emulated: bool
+    online: bool
+    main_url: str
+    has_sub_stream: bool
+    time_zone: str
+    recording_mode: RecordingMode
+    definition: Definition
+    audio: bool
+    retention_days: int
+    retention_max_mb: int | None
+    streaming: bool
+    recording: bool
+    manual_recording: bool
+    recording_error: str | None
+    codec: str | None
+    permissions: list[Permission]
+
+
+async def _camera(session: DbSession, device_id: int) -> Camera:
+    camera = await session.get(Camera, device_id)
+    if camera is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the camera has not reported its stream address yet")
+    return camera
+
+
+def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSupervisor) -> CameraOut:
+    pipe = supervisor.pipelines.get(camera.device_id)
+    streaming = bool(pipe and pipe.ingest.connected)
+    return CameraOut(
+        device_id=camera.device_id,
+        name=access.device.name,
+        serial=access.device.serial,
+        emulated=camera.emulated,
+        online=access.device.online if camera.emulated else streaming,
+        main_url=camera.main_url,
+        has_sub_stream=camera.sub_url is not None,
+        time_zone=camera.time_zone,
+        recording_mode=RecordingMode(camera.recording_mode),
+        definition=Definition(camera.definition),
+        audio=camera.audio,
+        retention_days=camera.retention_days,
+        retention_max_mb=camera.retention_max_mb,
+        streaming=streaming,
+        recording=bool(pipe and pipe.recorder.recording),
+        manual_recording=bool(pipe and pipe.manual),
+        recording_error=pipe.recorder.error if pipe else None,
+        codec=pipe.live.codec if pipe else None,
+        permissions=sorted(access.permissions),
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CameraOut)
+async def add_camera(
+    body: CameraCreate, user: CurrentUser, session: DbSession, supervisor: Supervisor
+) -> CameraOut:
+    """V4: any RTSP/H.264 camera by URL; the credentials in the URL are stored encrypted."""
+    main_url, username, password = split_credentials(body.url)
+    sub_url = split_credentials(body.sub_url)[0] if body.sub_url else None
+    device = Device(
+        serial=f"RTSP-{secrets.token_hex(5).upper()}", kind="camera", model="rtsp", name=body.name,
+        owner_id=user.id, online=False, state={},
+    )  # fmt: skip
+    session.add(device)
+    await session.flush()
+    secret = supervisor.box.encrypt(password, password_context(device.serial)) if password else ""
+    camera = Camera(
+        device_id=device.id, main_url=main_url, sub_url=sub_url, username=username, password_encrypted=secret,
+        time_zone=body.time_zone, emulated=False,
+    )  # fmt: skip
+    session.add(camera)
+    await session.commit()
+    await supervisor.reconcile()
+    return camera_out(DeviceAccess(device, user, True, ALL_PERMISSIONS), camera, supervisor)
+
+
+@router.get("/{device_id}", response_model=CameraOut)
+async def get_camera(access: AnyAccess, session: DbSession, supervisor: Supervisor) -> CameraOut:
+    return camera_out(access, await _camera(session, access.device.id), supervisor)
+
+
+@router.patch("/{device_id}/settings", response_model=CameraOut)
+async def update_settings(
+    body: CameraSettingsIn, access: SettingsAccess, session: DbSession, supervisor: Supervisor
+) -> CameraOut:
+    camera = await _camera(session, access.device.id)
+    for field, value in body.model_dump(exclude_none=True).items():
+        setattr(camera, field, value.value if isinstance(value, RecordingMode) else value)
+    if body.retention_max_mb == 0:
+        camera.retention_max_mb = None
+    await session.commit()
+    await supervisor.reconcile()
+    return camera_out(access, camera, supervisor)
+
+
+@router.put("/{device_id}/definition", response_model=CameraOut)
+async def set_definition(
+    body: DefinitionIn, access: LiveAccess, session: DbSession, supervisor: Supervisor
+) -> CameraOut:
+    """C5.1: Ultra HD / Hi-Def play the main stream, Standard the sub-stream (main when there is none)."""
+    camera = await _camera(session, access.device.id)
+    camera.definition = body.definition.value
+    await session.commit()
+    return camera_out(access, camera, supervisor)
+
+
+@router.get("/{device_id}/snapshot", response_class=Response)
+async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
+    """C5.1: the latest keyframe of the live stream as JPEG."""
+    pipe = supervisor.pipelines.get(access.device.id)
+    if pipe is None or pipe.live.init is None or pipe.live.latest_keyframe is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the camera is not streaming")
+    try:
+        jpeg = decode_fragment_jpeg(pipe.live.init, pipe.live.latest_keyframe)
+    except NoFootage as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/{device_id}/recording", response_model=CameraOut)
+async def manual_recording(
+    body: RecordingIn, access: LiveAccess, session: DbSession, supervisor: Supervisor
+) -> CameraOut:
+    """C5.1 manual start/stop: records even with continuous recording off; its segments count as events."""
+    camera = await _camera(session, access.device.id)
+    pipe = supervisor.pipelines.get(access.device.id)
+    if pipe is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the camera has no running pipeline")
+    pipe.set_manual(body.on)
+    return camera_out(access, camera, supervisor)

@@ -1,0 +1,197 @@
+"""Video history (C7.2, A6): calendar, timeline, HLS playback from any instant, clips, snapshots.
+
+Everything needs the ``history`` permission; a shared user sees footage only from the share's start (A5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from vakt.hub import camera_index
+from vakt.hub.db import DbSession, utcnow
+from vakt.hub.models.cameras import Camera, Segment
+from vakt.hub.permissions import DeviceAccess, Permission
+from vakt.hub.routers.cameras import camera_access
+from vakt.media.clips import NoFootage, export_clip, snapshot_at
+from vakt.media.history import build_timeline, day_bounds, days_with_footage, month_bounds
+from vakt.media.playlist import build_playlist
+from vakt.media.settings import MediaSettings
+
+router = APIRouter(prefix="/api/cameras", tags=["history"])
+HistoryAccess = Annotated[DeviceAccess, camera_access(Permission.HISTORY)]
+HLS_TYPE = "application/vnd.apple.mpegurl"
+
+
+class CalendarOut(BaseModel):
+    time_zone: str
+    year: int
+    month: int
+    days: list[date]
+
+
+class SpanOut(BaseModel):
+    start: datetime
+    end: datetime
+    has_event: bool = False
+
+
+class GapOut(BaseModel):
+    start: datetime
+    end: datetime | None
+    reason: str
+
+
+class EventOut(BaseModel):
+    start: datetime
+    end: datetime | None
+    kind: str
+    label: str
+    id: int | None
+
+
+class TimelineOut(BaseModel):
+    day: date
+    time_zone: str
+    start: datetime
+    end: datetime
+    recordings: list[SpanOut]
+    gaps: list[GapOut]
+    events: list[EventOut]
+
+
+async def _zone(session: DbSession, device_id: int) -> ZoneInfo:
+    camera = await session.get(Camera, device_id)
+    return ZoneInfo(camera.time_zone if camera is not None else "UTC")
+
+
+def _visible_from(access: DeviceAccess, instant: datetime) -> None:
+    since = access.history_since
+    if since is not None and instant < since:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"history before the share began ({since.isoformat()}) is not visible"
+        )
+
+
+@router.get("/{device_id}/history/calendar", response_model=CalendarOut)
+async def calendar(
+    access: HistoryAccess,
+    session: DbSession,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    month: Annotated[int, Query(ge=1, le=12)],
+) -> CalendarOut:
+    """Days of the month with footage, in the camera's time zone (C7.2, C6 Time Zone)."""
+    zone = await _zone(session, access.device.id)
+    start, end = month_bounds(year, month, zone)
+    if access.history_since is not None:
+        start = max(start, access.history_since)
+    rows = await session.execute(
+        select(Segment.start, Segment.end).where(
+            Segment.device_id == access.device.id, Segment.end > start, Segment.start < end
+        )
+    )
+    spans = [(max(r.start, start), r.end) for r in rows.all()]
+    return CalendarOut(
+        time_zone=zone.key, year=year, month=month, days=days_with_footage(spans, zone, year, month)
+    )
+
+
+@router.get("/{device_id}/history/timeline", response_model=TimelineOut)
+async def timeline(access: HistoryAccess, session: DbSession, day: date) -> TimelineOut:
+    """One local day: recordings (merged segments), gaps where the stream was lost, and events."""
+    zone = await _zone(session, access.device.id)
+    start, end = day_bounds(day, zone)
+    device_id = access.device.id
+    segments = await camera_index.segments_between(session, device_id, start, end)
+    gaps = await camera_index.gaps_between(session, device_id, start, end)
+    events = await camera_index.timeline_events(session, device_id, start, end)
+    built = build_timeline(
+        day, zone, [camera_index.to_span(s) for s in segments], gaps, events, not_before=access.history_since
+    )
+    return TimelineOut(
+        day=built.day,
+        time_zone=built.time_zone,
+        start=built.start,
+        end=built.end,
+        recordings=[SpanOut(start=s.start, end=s.end, has_event=s.has_event) for s in built.recordings],
+        gaps=[GapOut(start=g.start, end=g.end, reason=g.reason) for g in built.gaps],
+        events=[
+            EventOut(start=e.start, end=e.end, kind=e.kind, label=e.label, id=e.id) for e in built.events
+        ],
+    )
+
+
+@router.get("/{device_id}/history/playlist.m3u8", response_class=Response)
+async def playlist(access: HistoryAccess, session: DbSession, at: AwareDatetime) -> Response:
+    """HLS (fMP4, EXT-X-MAP byte ranges) starting at the segment that contains `at`, with an offset."""
+    _visible_from(access, at)
+    rows = await camera_index.segments_between(
+        session, access.device.id, at, at + timedelta(hours=24), limit=360
+    )
+    segments = [camera_index.to_info(r) for r in rows]
+    text = build_playlist(segments, at, lambda s: f"segments/{s.id}.mp4")
+    if text is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no footage at or after {at.isoformat()}")
+    return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{device_id}/history/segments/{segment_id}.mp4")
+async def segment_file(access: HistoryAccess, session: DbSession, segment_id: int) -> FileResponse:
+    """One recorded segment (HTTP Range supported, for the playlist's byte ranges)."""
+    row = await session.get(Segment, segment_id)
+    if row is None or row.device_id != access.device.id or not Path(row.path).exists():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"segment {segment_id} not found")
+    _visible_from(access, row.end)
+    return FileResponse(row.path, media_type="video/mp4")
+
+
+@router.get("/{device_id}/history/clip")
+async def clip(
+    access: HistoryAccess, session: DbSession, start: AwareDatetime, end: AwareDatetime
+) -> FileResponse:
+    """One MP4 of [start, end), remuxed from the recorded segments (no re-encoding), as a download."""
+    limit = MediaSettings().max_clip_s
+    if not timedelta(0) < end - start <= timedelta(seconds=limit):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"end must be after start, at most {limit}s"
+        )
+    _visible_from(access, start)
+    rows = await camera_index.segments_between(session, access.device.id, start, end)
+    segments = [camera_index.to_info(r) for r in rows]
+    out = Path(tempfile.gettempdir()) / f"vakt-clip-{secrets.token_hex(8)}.mp4"
+    try:
+        await asyncio.to_thread(export_clip, segments, start, end, out)
+    except NoFootage as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    filename = f"{access.device.name or 'camera'}-{start.astimezone(UTC):%Y%m%dT%H%M%SZ}.mp4".replace(
+        " ", "_"
+    )
+    return FileResponse(
+        out, media_type="video/mp4", filename=filename, background=BackgroundTask(out.unlink, missing_ok=True)
+    )
+
+
+@router.get("/{device_id}/history/snapshot", response_class=Response)
+async def snapshot_at_instant(access: HistoryAccess, session: DbSession, at: AwareDatetime) -> Response:
+    """The recorded frame at `at` as JPEG."""
+    _visible_from(access, at)
+    if at > utcnow():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "that instant is in the future")
+    window = (at - timedelta(seconds=1), at + timedelta(seconds=3))
+    rows = await camera_index.segments_between(session, access.device.id, *window)
+    try:
+        jpeg = await asyncio.to_thread(snapshot_at, [camera_index.to_info(r) for r in rows], at)
+    except NoFootage as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return Response(jpeg, media_type="image/jpeg")
