@@ -5,7 +5,7 @@ against its own block of 50 templates (1 genuine + 49 impostor comparisons, the 
 and a subset is identified 1:N against the whole population. Baselines measured in the same run: a
 naive matcher without alignment (accuracy) and the per-template loop (time).
 
-    .venv/bin/python bench/bench_fingerprint.py [--fingers 1000] [--probes 2] [--identify 200] [--readme]
+    .venv/bin/python bench/bench_fingerprint.py [--fingers 1000] [--probes 2] [--identify 250] [--readme]
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--fingers", type=int, default=1000)
     ap.add_argument("--probes", type=int, default=2, help="genuine probes per finger")
-    ap.add_argument("--identify", type=int, default=200, help="probes identified 1:N over the population")
+    ap.add_argument("--identify", type=int, default=250, help="probes identified 1:N over the population")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--readme", action="store_true", help="write the figures into README.md")
     args = ap.parse_args(argv)
