@@ -4,7 +4,7 @@ A private Mosquitto (generated accounts and ACL, on a free port) carries the eve
 gateways with one lock each (2 x N devices). Lightweight publishers speak the real protocol (QoS 1
 ``Event``s on ``vakt/v1/<serial>/event``), each relaying many devices like a gateway relays its locks.
 Baseline measured in the same run: a plain aiomqtt subscriber counting the same burst (the broker's
-own publish/subscribe throughput). Then the hub's real ingest path (``HubMqtt``: validation,
+own delivery throughput). Then the hub's real ingest path (``HubMqtt``: validation,
 de-duplication, batched inserts, hooks) stores the burst in SQLite (and PostgreSQL when reachable):
 sustained events/s, the ratio to the raw broker, and p50/p99 latency from publish to stored, under
 the full burst and at half that rate.
@@ -154,32 +154,35 @@ def split(gateways: int, publisher_count: int) -> list[list[str]]:
     return [serials[i::publisher_count] for i in range(publisher_count)]
 
 
-async def raw_broker(port: int, publishers: list[list[str]], count: int) -> float:
-    """Baseline: the broker's own pub/sub throughput to one plain subscriber (events/s)."""
-    expected = count // len(publishers) * len(publishers)
-    async with aiomqtt.Client("127.0.0.1", port, username="hub", password=HUB_PASSWORD) as sub:
+async def raw_broker(port: int, gateways: int, publisher_count: int, count: int) -> float:
+    """Baseline: how fast the broker delivers a queued burst to one plain aiomqtt subscriber (events/s).
+
+    The subscriber's persistent session is registered, it disconnects, the burst is published, and it
+    reconnects and counts: the same procedure the hub goes through below.
+    """
+    expected = count // publisher_count * publisher_count
+
+    def client() -> aiomqtt.Client:
+        return aiomqtt.Client(
+            "127.0.0.1",
+            port,
+            username="hub",
+            password=HUB_PASSWORD,
+            identifier="bench-raw",
+            clean_session=False,
+        )
+
+    async with client() as sub:
         await sub.subscribe("vakt/v1/+/event", qos=1)
-        done = asyncio.Event()
-        received = 0
-        first = last = 0.0
-
-        async def count_them() -> None:
-            nonlocal received, first, last
-            async for _ in sub.messages:
-                received += 1
-                if received == 1:
-                    first = time.perf_counter()
-                if received == expected:
-                    last = time.perf_counter()
-                    done.set()
-                    return
-
-        counter = asyncio.create_task(count_them())
-        started = time.perf_counter()
-        await publish_elsewhere(port, len(publishers[0]) * len(publishers) // 2, len(publishers), count)
-        await asyncio.wait_for(done.wait(), 300)
-        counter.cancel()
-        return expected / (last - started)
+    await publish_elsewhere(port, gateways, publisher_count, count)
+    received = 0
+    started = time.perf_counter()
+    async with client() as sub:
+        async for _ in sub.messages:
+            received += 1
+            if received == expected:
+                break
+    return expected / (time.perf_counter() - started)
 
 
 @contextlib.asynccontextmanager
@@ -203,8 +206,6 @@ async def database(kind: str, directory: Path) -> AsyncIterator[str]:
 class HubResult:
     db: str
     events_per_s: float
-    burst_p50_ms: float
-    burst_p99_ms: float
     paced_rate: float
     paced_p50_ms: float
     paced_p99_ms: float
@@ -247,6 +248,8 @@ async def hub_ingest(
         mqtt_port=port,
         mqtt_username="hub",
         mqtt_password=SecretStr(HUB_PASSWORD),
+        mqtt_client_id=f"bench-hub-{kind}",
+        mqtt_persistent_session=True,
     )
     hub = HubMqtt(settings, sessionmaker, EventBus(sessionmaker))
     latencies: list[float] = []
@@ -255,30 +258,31 @@ async def hub_ingest(
         latencies.append(time.time() - float(event.data["t"]))
 
     hub.on_event(stored)
+    expected = count // len(publishers) * len(publishers)
+    # Drain: the hub's persistent session holds the burst at the broker, then the hub stores it all.
     await hub.start()
     await hub.wait_connected()
+    await hub.stop()
+    await publish_elsewhere(port, gateways, len(publishers), count)
+    started = time.perf_counter()
+    await hub.start()
     try:
-        expected = count // len(publishers) * len(publishers)
-        started = time.perf_counter()
-        await publish_elsewhere(port, gateways, len(publishers), count)
         while hub.stats.stored_events < expected:
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.005)
         rate = expected / (time.perf_counter() - started)
-        burst = sorted(latencies)
         latencies.clear()
+        # Live: events published at half that rate, each timed from publish to stored.
         paced_rate = rate / 2
-        paced_count = int(min(paced_rate * paced_seconds, expected))
+        paced_count = int(min(paced_rate * paced_seconds, expected)) // len(publishers) * len(publishers)
         await publish_elsewhere(port, gateways, len(publishers), paced_count, rate=paced_rate)
-        while hub.stats.stored_events < expected + paced_count // len(publishers) * len(publishers):
-            await asyncio.sleep(0.01)
+        while hub.stats.stored_events < expected + paced_count:
+            await asyncio.sleep(0.005)
         paced = sorted(latencies)
         assert not hub.stats.rejected, hub.stats.rejected
     finally:
         await hub.stop()
         await engine.dispose()
-    return HubResult(
-        kind, rate, _pct(burst, 50), _pct(burst, 99), paced_rate, _pct(paced, 50), _pct(paced, 99)
-    )
+    return HubResult(kind, rate, paced_rate, _pct(paced, 50), _pct(paced, 99))
 
 
 def _pct(values: list[float], p: int) -> float:
@@ -297,8 +301,8 @@ async def main(
             f"{gateways} gateways + {gateways} locks = {len(serials)} devices, {count} events, "
             f"{publisher_count} publisher connections, Mosquitto on {broker.port}"
         )
-        raw = await raw_broker(broker.port, publishers, count)
-        console.print(f"raw broker pub/sub: {raw:,.0f} events/s")
+        raw = await raw_broker(broker.port, gateways, publisher_count, count)
+        console.print(f"raw broker delivery to a plain subscriber: {raw:,.0f} events/s")
         results = []
         for kind in dbs:
             try:
@@ -308,31 +312,29 @@ async def main(
                     )
             except (OSError, asyncpg.PostgresError) as exc:
                 console.print(f"[yellow]{kind} skipped: {exc}[/]")
-    table = Table(title="hub ingest: stored events (real Mosquitto, real database)")
+    table = Table(title="hub ingest: events validated and stored (real Mosquitto, real database)")
     for column in (
         "database",
         "events/s stored",
         "vs raw broker",
-        "p50 / p99 ms (burst)",
-        "p50 / p99 ms at 50% load",
+        "latency p50 / p99 (live, at half that rate)",
     ):
         table.add_column(column)
     lines = [
-        f"Hub ingest, {len(serials)} devices ({gateways} gateways + locks), {count} QoS 1 events, "
-        f"private Mosquitto; baseline: raw broker pub/sub to a plain aiomqtt subscriber "
-        f"= **{raw:,.0f} events/s**.",
+        f"{len(serials):,} devices ({gateways:,} gateways + their locks) on a private Mosquitto; a burst of "
+        f"{count:,} QoS 1 events queued for the hub's persistent session, then drained. Baseline in the same "
+        f"run: the broker delivering the same burst to a plain aiomqtt subscriber = **{raw:,.0f} events/s**. "
+        "Latency: publish to committed in the database, with events published live at half the stored rate.",
         "",
-        "| database | events/s stored | vs raw broker | latency p50 / p99 (full burst) "
-        "| latency p50 / p99 (at 50% rate) |",
-        "|---|---|---|---|---|",
+        "| database | events/s stored | vs raw broker | latency p50 / p99 |",
+        "|---|---|---|---|",
     ]
     for r in results:
         row = (
             r.db,
             f"{r.events_per_s:,.0f}",
             f"{r.events_per_s / raw:.2f}x",
-            f"{r.burst_p50_ms:,.0f} / {r.burst_p99_ms:,.0f} ms",
-            f"{r.paced_p50_ms:,.0f} / {r.paced_p99_ms:,.0f} ms ({r.paced_rate:,.0f}/s)",
+            f"{r.paced_p50_ms:,.0f} / {r.paced_p99_ms:,.0f} ms at {r.paced_rate:,.0f}/s",
         )
         table.add_row(*row)
         lines.append("| " + " | ".join(row) + " |")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +27,12 @@ EventHook = Callable[[Device, Event], Awaitable[None]]
 StateHook = Callable[[Device, dict[str, Any]], Awaitable[None]]
 AvailabilityHook = Callable[[Device, bool], Awaitable[None]]
 _BATCH_MAX = 500
+
+
+def default_client_id(settings: HubSettings) -> str:
+    """Stable per installation, so a persistent session finds the hub again after a restart."""
+    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"vakt-hub-{digest}"
 
 
 class CommandError(Exception):
@@ -95,7 +101,7 @@ class HubMqtt:
     async def _connection_loop(self) -> None:
         backoff = 0.5
         password = self.settings.mqtt_password.get_secret_value() if self.settings.mqtt_password else None
-        identifier = self.settings.mqtt_client_id or f"vakt-hub-{secrets.token_hex(4)}"
+        identifier = self.settings.mqtt_client_id or default_client_id(self.settings)
         while True:
             try:
                 async with aiomqtt.Client(
@@ -104,6 +110,7 @@ class HubMqtt:
                     username=self.settings.mqtt_username,
                     password=password,
                     identifier=identifier,
+                    clean_session=not self.settings.mqtt_persistent_session,
                     keepalive=30,
                 ) as client:
                     for channel in (Channel.STATE, Channel.EVENT, Channel.ACK, Channel.AVAILABILITY):

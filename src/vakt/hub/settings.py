@@ -31,7 +31,12 @@ class HubSettings(BaseSettings):
     mqtt_enabled: bool = Field(
         default=True, description="connect to the broker (off only for API-only tests)"
     )
-    mqtt_client_id: str | None = Field(default=None, description="default: vakt-hub-<random>")
+    mqtt_client_id: str | None = Field(
+        default=None, description="default: vakt-hub-<id of data_dir>, stable across restarts"
+    )
+    mqtt_persistent_session: bool = Field(
+        default=True, description="the broker keeps QoS 1 device events for the hub while it is down (G7)"
+    )
 
     broker_accounts_file: Path | None = Field(
         default=None,
