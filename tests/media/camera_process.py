@@ -28,8 +28,9 @@ asyncio.run(main())
 class CameraProcess:
     """`rtsp://admin:<code>@127.0.0.1:<port>/live` served by the camera emulator in a child process."""
 
-    def __init__(self, video: Path, data_dir: Path, port: int, serial: str = "VC30000042",
-                 code: str = "VERIFY1234") -> None:
+    def __init__(
+        self, video: Path, data_dir: Path, port: int, serial: str = "VC30000042", code: str = "VERIFY1234"
+    ) -> None:
         self.video, self.data_dir, self.port, self.serial, self.code = video, data_dir, port, serial, code
         self.process: subprocess.Popen[str] | None = None
 
@@ -39,9 +40,19 @@ class CameraProcess:
 
     def start(self, timeout: float = 60.0) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SCRIPT, str(self.port), str(self.video), str(self.data_dir), self.serial,
-             self.code],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-c",
+                SCRIPT,
+                str(self.port),
+                str(self.video),
+                str(self.data_dir),
+                self.serial,
+                self.code,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout

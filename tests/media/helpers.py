@@ -40,11 +40,13 @@ def run_one_session(url: str, sinks: list[PacketSink], audio: bool = True) -> In
     return ingest
 
 
-def record_file(source: Path, media_dir: Path, camera_id: int = 1, segment_seconds: float = 10.0,
-                audio: bool = True) -> list[SegmentInfo]:
+def record_file(
+    source: Path, media_dir: Path, camera_id: int = 1, segment_seconds: float = 10.0, audio: bool = True
+) -> list[SegmentInfo]:
     segments: list[SegmentInfo] = []
-    recorder = SegmentRecorder(media_dir, camera_id, segments.append, segment_seconds=segment_seconds,
-                               audio=audio)
+    recorder = SegmentRecorder(
+        media_dir, camera_id, segments.append, segment_seconds=segment_seconds, audio=audio
+    )
     run_one_session(str(source), [recorder], audio=audio)
     return sorted(segments, key=lambda s: s.start)
 

@@ -22,8 +22,12 @@ def test_calendar_days_follow_the_camera_time_zone() -> None:
         (utc(2026, 11, 30, 22, 30), utc(2026, 11, 30, 22, 31)),
         (utc(2026, 11, 30, 23, 30), utc(2026, 11, 30, 23, 31)),  # 1 Dec in Stockholm
     ]
-    assert days_with_footage(spans, STOCKHOLM, 2026, 11) == [date(2026, 11, 1), date(2026, 11, 3),
-                                                             date(2026, 11, 4), date(2026, 11, 30)]
+    assert days_with_footage(spans, STOCKHOLM, 2026, 11) == [
+        date(2026, 11, 1),
+        date(2026, 11, 3),
+        date(2026, 11, 4),
+        date(2026, 11, 30),
+    ]
     assert days_with_footage(spans, ZoneInfo("UTC"), 2026, 11) == [date(2026, 11, 3), date(2026, 11, 30)]
 
 

@@ -26,7 +26,8 @@ def segments(tmp_path_factory: pytest.TempPathFactory) -> list[SegmentInfo]:
 
 
 def test_clip_across_segment_borders_is_one_continuous_mp4(
-        segments: list[SegmentInfo], tmp_path: Path) -> None:
+    segments: list[SegmentInfo], tmp_path: Path
+) -> None:
     """X1/C7.2: a 25 s range over three segments -> one MP4, trimmed at keyframes, timestamps monotonic."""
     start = segments[1].start + timedelta(seconds=4.5)
     end = start + timedelta(seconds=25)
@@ -65,7 +66,8 @@ def test_snapshot_at_instant_is_the_frame_of_that_instant(segments: list[Segment
 
 
 def test_hls_playlist_starts_at_instant_and_ffmpeg_plays_it(
-        segments: list[SegmentInfo], tmp_path: Path) -> None:
+    segments: list[SegmentInfo], tmp_path: Path
+) -> None:
     """An fMP4 HLS playlist with per-segment EXT-X-MAP byte ranges; ffmpeg's HLS client reads it all."""
     instant = segments[3].start + timedelta(seconds=2.5)
     text = build_playlist(segments, instant, lambda s: s.path.as_uri().replace("file://", ""))
@@ -75,9 +77,25 @@ def test_hls_playlist_starts_at_instant_and_ffmpeg_plays_it(
     playlist = tmp_path / "index.m3u8"
     playlist.write_text(text)
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-allowed_extensions", "ALL", "-protocol_whitelist", "file",
-         "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(playlist)],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-allowed_extensions",
+            "ALL",
+            "-protocol_whitelist",
+            "file",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+            str(playlist),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert int(result.stdout.split()[0]) == sum(s.frames for s in segments[3:])
 
@@ -90,5 +108,6 @@ def test_playlist_marks_gaps_as_discontinuities(segments: list[SegmentInfo]) -> 
 
 
 def _moved(seg: SegmentInfo, delta: timedelta) -> SegmentInfo:
-    return SegmentInfo(seg.camera_id, seg.path, seg.start + delta, seg.end + delta, seg.size, seg.init_size,
-                       seg.frames)
+    return SegmentInfo(
+        seg.camera_id, seg.path, seg.start + delta, seg.end + delta, seg.size, seg.init_size, seg.frames
+    )

@@ -64,7 +64,8 @@ def test_audio_copied_when_on_and_absent_when_off(tmp_path: Path) -> None:
 
 
 def test_segment_cut_mid_write_is_recovered_to_its_last_fragment(
-        people_segments: list[SegmentInfo], tmp_path: Path) -> None:
+    people_segments: list[SegmentInfo], tmp_path: Path
+) -> None:
     """A segment killed mid-write (no index row, .part, torn last fragment) is indexed up to what plays."""
     seg = people_segments[2]
     cam_dir = tmp_path / "camera-1" / seg.path.parent.name

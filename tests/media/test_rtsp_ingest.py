@@ -61,13 +61,15 @@ async def camera(cache: Path) -> AsyncIterator[CameraProcess]:
 
 
 def pipeline(url: str, media_dir: Path, rec: Recording, segment_seconds: float = 2.0) -> CameraPipeline:
-    config = PipelineConfig(1, url, media_dir, segment_seconds=segment_seconds, read_timeout=2.0,
-                            backoff_cap=0.5)
+    config = PipelineConfig(
+        1, url, media_dir, segment_seconds=segment_seconds, read_timeout=2.0, backoff_cap=0.5
+    )
     return CameraPipeline(config, rec.on_segment, rec.on_status, rec.on_disk_full)
 
 
 async def test_camera_lost_and_back_leaves_a_gap_and_recording_resumes(
-        camera_cache: Path, tmp_path: Path) -> None:
+    camera_cache: Path, tmp_path: Path
+) -> None:
     """Kill the camera mid-segment: the part written so far is indexed and playable, the loss is reported
     (gap start), the ingest reconnects with backoff when the camera returns, and recording resumes."""
     async with camera(camera_cache) as cam:

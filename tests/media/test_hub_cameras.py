@@ -1,0 +1,183 @@
+"""The camera area through the real hub (uvicorn, Mosquitto, SQLite) and a real emulated RTSP camera:
+V4 add-by-URL, recording, C7.2 calendar/timeline/HLS/clip/snapshot, C5.1 live WebSocket and snapshot,
+A5 permissions (owner vs shared users, history only from the share's start)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import av
+import cv2
+import httpx
+import numpy as np
+import pytest
+import websockets
+
+from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
+from tests.media.camera_process import CameraProcess
+from tests.media.helpers import PEOPLE, needs_assets
+from vakt.broker.embedded import free_port
+
+pytestmark = [needs_assets, pytest.mark.slow, pytest.mark.mosquitto]
+
+
+@pytest.fixture
+async def camera(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CameraProcess]:
+    cam = CameraProcess(PEOPLE, tmp_path_factory.mktemp("cam"), free_port())
+    await cam.astart()
+    yield cam
+    cam.kill()
+
+
+@pytest.fixture
+async def hub(tmp_path: Path, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Hub]:
+    monkeypatch.setenv("VAKT_MEDIA_SEGMENT_SECONDS", "2")
+    monkeypatch.setenv("VAKT_MEDIA_RECONCILE_INTERVAL_S", "1")
+    async with running_hub(hub_settings(tmp_path, mosquitto), mosquitto) as running:
+        yield running
+
+
+async def poll(client: httpx.AsyncClient, url: str, check: Any, timeout: float = 40.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            r = await client.get(url)
+            if r.status_code == 200 and check(r.json()):
+                return r.json()
+            await asyncio.sleep(0.3)
+
+
+def decode_frames(data: bytes) -> int:
+    with av.open(io.BytesIO(data), "r", format="mp4") as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+async def live_frames(
+    hub: Hub, device_id: int, token: str, fragments: int = 12
+) -> tuple[dict[str, Any], bytes]:
+    url = f"ws://127.0.0.1:{hub.port}/api/cameras/{device_id}/live?token={token}"
+    async with websockets.connect(url) as ws:
+        hello = await asyncio.wait_for(ws.recv(), 15)
+        assert isinstance(hello, str)
+        parts = [await asyncio.wait_for(ws.recv(), 15) for _ in range(1 + fragments)]
+    assert all(isinstance(p, bytes) for p in parts)
+    return json.loads(hello), b"".join(p for p in parts if isinstance(p, bytes))
+
+
+async def test_rtsp_camera_recorded_and_history_served_with_permissions(
+    hub: Hub, camera: CameraProcess
+) -> None:
+    _, owner = await hub.user("owner")
+    _, viewer = await hub.user("viewer")
+    _, stranger = await hub.user("stranger")
+    async with hub.client(owner) as c:
+        bad = await c.post("/api/cameras", json={"name": "x", "url": "http://not-rtsp"})
+        assert bad.status_code == 422
+        bad = await c.post("/api/cameras", json={"name": "x", "url": camera.url, "time_zone": "Mars/Base"})
+        assert bad.status_code == 422
+        r = await c.post(
+            "/api/cameras", json={"name": "Porch", "url": camera.url, "time_zone": "Europe/Stockholm"}
+        )
+        assert r.status_code == 201, r.text
+        cam = r.json()
+        device_id = cam["device_id"]
+        assert camera.code not in r.text, "the RTSP password is never shown"
+        assert cam["main_url"] == f"rtsp://127.0.0.1:{camera.port}/live"
+        await poll(c, f"/api/cameras/{device_id}", lambda j: j["streaming"] and j["recording"])
+        today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm")).date()
+        base = f"/api/cameras/{device_id}/history"
+        timeline = await poll(
+            c,
+            f"{base}/timeline?day={today.isoformat()}",
+            lambda j: j["recordings"] and sum(
+                (datetime.fromisoformat(s["end"]) - datetime.fromisoformat(s["start"])).total_seconds()
+                for s in j["recordings"]) >= 6,
+        )  # fmt: skip
+        cal = await c.get(f"{base}/calendar", params={"year": today.year, "month": today.month})
+        assert cal.json()["days"] == [today.isoformat()] and cal.json()["time_zone"] == "Europe/Stockholm"
+
+        # HLS from an instant inside the recording: playlist, then a byte range of a segment (206)
+        first = datetime.fromisoformat(timeline["recordings"][0]["start"])
+        at = first + timedelta(seconds=1)
+        pl = await c.get(f"{base}/playlist.m3u8", params={"at": at.isoformat()})
+        assert pl.status_code == 200 and pl.headers["content-type"].startswith(
+            "application/vnd.apple.mpegurl"
+        )
+        uri = next(line for line in pl.text.splitlines() if line.startswith("segments/"))
+        seg = await c.get(f"{base}/{uri}", headers={"Range": "bytes=0-99"})
+        assert seg.status_code == 206 and len(seg.content) == 100 and seg.content[4:8] == b"ftyp"
+
+        # clip export of 4 s, readable by PyAV
+        clip = await c.get(
+            f"{base}/clip", params={"start": at.isoformat(), "end": (at + timedelta(seconds=4)).isoformat()}
+        )
+        assert clip.status_code == 200 and "attachment" in clip.headers["content-disposition"]
+        assert 30 <= decode_frames(clip.content) <= 60
+        bad = await c.get(
+            f"{base}/clip", params={"start": at.isoformat(), "end": (at - timedelta(seconds=4)).isoformat()}
+        )
+        assert bad.status_code == 422
+        none = await c.get(
+            f"{base}/clip", params={"start": "2020-01-01T00:00:00Z", "end": "2020-01-01T00:00:10Z"}
+        )
+        assert none.status_code == 404
+
+        # snapshot at an instant, and the live snapshot (C5.1)
+        for path, params in (
+            (f"{base}/snapshot", {"at": at.isoformat()}),
+            (f"/api/cameras/{device_id}/snapshot", {}),
+        ):
+            r = await c.get(path, params=params)
+            assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text
+            image = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+            assert image is not None and image.shape[2] == 3
+
+        # the viewer gets live view only; the share starts now
+        r = await c.post(
+            f"/api/devices/{device_id}/shares", json={"user": "viewer", "permissions": ["live_view"]}
+        )
+        assert r.status_code == 201, r.text
+        share_id = r.json()["id"]
+
+    # C5.1 live WebSocket: codec string, init segment, fragments PyAV decodes (owner and viewer)
+    for token in (owner, viewer):
+        hello, data = await live_frames(hub, device_id, token)
+        assert hello["type"] == "init" and hello["codec"].startswith("avc1.")
+        assert decode_frames(data) >= 10
+
+    async with hub.client(viewer) as v:
+        assert (
+            await v.get(f"{base}/calendar", params={"year": today.year, "month": today.month})
+        ).status_code == 403
+        assert (await v.get(f"{base}/playlist.m3u8", params={"at": at.isoformat()})).status_code == 403
+        assert (
+            await v.patch(f"/api/cameras/{device_id}/settings", json={"retention_days": 1})
+        ).status_code == 403
+        assert (await v.get(f"/api/cameras/{device_id}/snapshot")).status_code == 200
+    async with hub.client(stranger) as s:
+        assert (await s.get(f"/api/cameras/{device_id}")).status_code == 404
+        assert (await s.get(f"{base}/timeline", params={"day": today.isoformat()})).status_code == 404
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        await live_frames(hub, device_id, stranger)
+
+    # A5: with history granted, the viewer sees footage only from the share's start
+    async with hub.client(owner) as c:
+        r = await c.patch(f"/api/devices/{device_id}/shares/{share_id}",
+                          json={"permissions": ["live_view", "history"]})  # fmt: skip
+        assert r.status_code == 200, r.text
+        shared_since = datetime.fromisoformat(r.json()["created_at"])
+    async with hub.client(viewer) as v:
+        r = await v.get(f"{base}/timeline", params={"day": today.isoformat()})
+        assert r.status_code == 200
+        assert all(datetime.fromisoformat(s["start"]) >= shared_since for s in r.json()["recordings"])
+        assert (await v.get(f"{base}/snapshot", params={"at": at.isoformat()})).status_code == 403
+        early = await v.get(
+            f"{base}/clip", params={"start": at.isoformat(), "end": (at + timedelta(seconds=2)).isoformat()}
+        )
+        assert early.status_code == 403
