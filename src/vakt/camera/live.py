@@ -25,11 +25,14 @@ class Subscription:
     def __init__(self, stream: LiveStream, audio: bool, maxsize: int = QUEUE_UNITS) -> None:
         self.stream = stream
         self.audio = audio
-        self.queue: asyncio.Queue[MediaUnit] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[MediaUnit | None] = asyncio.Queue(maxsize)
         self.dropped = 0
+        self.closed = False
         self._await_keyframe = True
 
     def offer(self, unit: MediaUnit) -> None:
+        if self.closed:
+            return
         if unit.kind is TrackKind.AUDIO and not (self.audio and self.stream.audio_enabled):
             return
         if self._await_keyframe:
@@ -46,11 +49,18 @@ class Subscription:
             return
         self.queue.put_nowait(unit)
 
-    async def get(self) -> MediaUnit:
+    async def get(self) -> MediaUnit | None:
+        """The next unit, or None once the subscription is closed."""
         return await self.queue.get()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.stream.unsubscribe(self)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)  # wakes a consumer waiting in get()
 
 
 class LiveStream:

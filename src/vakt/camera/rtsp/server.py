@@ -18,6 +18,7 @@ from vakt.camera.rtsp.session import SESSION_TIMEOUT, RtspSession, open_udp_pair
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "vakt-camera/1.0"
+STOP_TIMEOUT = 5.0
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 64 * 1024
 PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
@@ -128,6 +129,7 @@ class RtspServer:
         self.on_watchers = on_watchers
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()  # sender tasks being cancelled
 
@@ -153,13 +155,14 @@ class RtspServer:
             self._reaper = None
         for session in list(self.sessions.values()):
             session.close()
-        await asyncio.gather(*self._stopping, return_exceptions=True)
+        for writer in list(self._writers):
+            writer.close()  # the handlers see EOF and end by themselves
+        pending = self._stopping | self._connections
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
+            for task in stuck:
+                task.cancel()
         self._stopping.clear()
-        for task in list(self._connections):
-            task.cancel()
-        for task in list(self._connections):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
 
     async def _reap_sessions(self) -> None:
         while True:
@@ -180,6 +183,7 @@ class RtspServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._writers.add(writer)
         peer = writer.get_extra_info("peername") or ("?", 0)
         owned: set[str] = set()
         try:
@@ -214,6 +218,7 @@ class RtspServer:
             with contextlib.suppress(Exception):
                 writer.close()
             self._connections.discard(task)
+            self._writers.discard(writer)
 
     async def _read_request(self, first: bytes, reader: asyncio.StreamReader) -> Request:
         raw = first

@@ -181,7 +181,7 @@ class RtspSession:
         try:
             while True:
                 unit = await subscription.get()
-                if self.writer.is_closing():
+                if unit is None or self.writer.is_closing():
                     break
                 now = time.monotonic()
                 if now >= next_report:
@@ -189,7 +189,8 @@ class RtspSession:
                     next_report = now + SR_INTERVAL
                 self._send_unit(unit)
                 if self.uses_tcp:
-                    await asyncio.wait_for(self.writer.drain(), WRITE_STALL_TIMEOUT)
+                    async with asyncio.timeout(WRITE_STALL_TIMEOUT):
+                        await self.writer.drain()
         except (ConnectionError, TimeoutError) as exc:
             log.info("RTSP session %s: client gone (%s), closing", self.id, type(exc).__name__)
             with contextlib.suppress(Exception):
