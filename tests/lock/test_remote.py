@@ -97,3 +97,15 @@ def test_every_named_input_works(lock: Lock, name: str) -> None:
     }.get(name)
     out = apply_input(lock, name, value)
     assert out.motor in (MotorState.LOCKED, MotorState.UNLOCKED)
+
+
+def test_jammed_bolt_raises_lock_jammed_and_stays_put(lock: Lock, clock: ManualClock) -> None:
+    """A blocked bolt (the manual's warped-door FAQ): Matter LockJammed, reported until freed."""
+    lock.set_bolt_jammed(True)
+    out = lock.remote_unlock()
+    assert out.motor == MotorState.LOCKED and "bolt_jammed" in out.prompts
+    assert "LockJammed" in out.alarms and lock.state().bolt_jammed
+    assert [e.type for e in out.events] == ["DoorLockAlarm"]
+    out = lock.set_bolt_jammed(False)
+    assert not out.alarms and out.events[0].model_dump()["active"] is False
+    assert lock.remote_unlock().motor == MotorState.UNLOCKED

@@ -84,7 +84,11 @@ class LockMachine(RuleBasedStateMachine):
         f = STRANGER if stranger else FINGERS[which]
         self._check(self.lock.place_finger(f), unknown=stranger, was_empty=self.lock.state().initial_mode)
 
-    @rule(action=st.sampled_from(["key", "knob", "privacy", "bell", "tamper", "panel_back", "usb", "no_usb"]))
+    @rule(
+        action=st.sampled_from(
+            ["key", "knob", "privacy", "bell", "tamper", "panel_back", "usb", "no_usb", "jam", "unjam"]
+        )
+    )
     def physical(self, action: str) -> None:
         lk = self.lock
         out = {
@@ -96,6 +100,8 @@ class LockMachine(RuleBasedStateMachine):
             "panel_back": lk.replace_front_panel,
             "usb": lk.connect_usb,
             "no_usb": lk.disconnect_usb,
+            "jam": lambda: lk.set_bolt_jammed(True),
+            "unjam": lambda: lk.set_bolt_jammed(False),
         }[action]()
         self._check(out)
 

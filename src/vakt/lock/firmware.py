@@ -67,6 +67,8 @@ class LockCore:
         self.battery_voltage = 6.0
         self.usb_power = False
         self.front_panel_removed = False
+        self.bolt_jammed = False  # something blocks the bolt (a warped door, L-FAQ); physical, not memory
+        self.jam_detected = False
         self.reset_down_at: float | None = None
         self._pending: list[LockEvent] = []
         self._last_prompts: list[Prompt] = []
@@ -129,6 +131,8 @@ class LockCore:
             active.append(AlarmCode.FrontEsceutcheonRemoved)
         if self.memory.lockout_until is not None:
             active.append(AlarmCode.WrongCodeEntryLimit)
+        if self.jam_detected:
+            active.append(AlarmCode.LockJammed)
         return active
 
     # -- one step -----------------------------------------------------------------------------
@@ -235,7 +239,14 @@ class LockCore:
         credential: Credential | None = None,
         ts: float | None = None,
         mechanism: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Move the bolt; False (and a LockJammed alarm) when it is blocked."""
+        if self.bolt_jammed and target != self.motor:
+            if not self.jam_detected:
+                self.jam_detected = True
+                self.emit(DoorLockAlarm(ts=self.now if ts is None else ts, alarm_code=AlarmCode.LockJammed))
+            self.relock_at = None
+            return False
         self.motor = target
         op = LockOperationType.Unlock if target == MotorState.UNLOCKED else LockOperationType.Lock
         ref = (
@@ -257,16 +268,17 @@ class LockCore:
             self.relock_at = self.now + self.memory.settings.auto_relock_time  # L8.3
         else:
             self.relock_at = None
+        return True
 
     def unlock(
         self, source: OperationSource, credential: Credential | None = None, mechanism: str | None = None
     ) -> None:
-        self._drive(MotorState.UNLOCKED, source, credential=credential, mechanism=mechanism)
-        self.say(Prompt.UNLOCKED)
+        moved = self._drive(MotorState.UNLOCKED, source, credential=credential, mechanism=mechanism)
+        self.say(Prompt.UNLOCKED if moved else Prompt.BOLT_JAMMED)
 
     def lock(self, source: OperationSource, mechanism: str | None = None) -> None:
-        self._drive(MotorState.LOCKED, source, mechanism=mechanism)
-        self.say(Prompt.LOCKED)
+        moved = self._drive(MotorState.LOCKED, source, mechanism=mechanism)
+        self.say(Prompt.LOCKED if moved else Prompt.BOLT_JAMMED)
 
     def set_mode(self, mode: OperatingMode, source: OperationSource) -> None:
         if self.memory.operating_mode == mode:
@@ -345,8 +357,8 @@ class LockCore:
             self.save()
         if mode == OperatingMode.Passage:  # L11.1: a verification at the lock ends normally-open
             self.set_mode(OperatingMode.Normal, source)
-            self._drive(MotorState.LOCKED, source, credential=found)
-            self.say(Prompt.PASSAGE_MODE_ENDED, Prompt.LOCKED)
+            moved = self._drive(MotorState.LOCKED, source, credential=found)
+            self.say(Prompt.PASSAGE_MODE_ENDED, Prompt.LOCKED if moved else Prompt.BOLT_JAMMED)
             return
         if mode == OperatingMode.Privacy:
             self.set_mode(OperatingMode.Normal, source)

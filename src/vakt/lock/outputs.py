@@ -82,6 +82,7 @@ class LockState(BaseModel):
     pairing_mode: bool
     menu_open: bool
     front_panel_removed: bool
+    bolt_jammed: bool = False
     display: Display
     last_prompts: list[Prompt]
     recovered_from: str | None = Field(None, description="why the memory was reset at boot, if it was")

@@ -224,6 +224,15 @@ class PanelLock(LockCore):
         self.front_panel_removed = False
         return self._end()
 
+    def set_bolt_jammed(self, jammed: bool) -> Output:
+        """Something blocks the bolt (or is cleared): the motor cannot move it (Matter LockJammed)."""
+        self._begin()
+        self.bolt_jammed = jammed
+        if not jammed and self.jam_detected:
+            self.jam_detected = False
+            self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.LockJammed, active=False))
+        return self._end()
+
     def tick(self) -> Output:
         """Let timers due by the clock's current time fire (relock, sleep, menu timeout, alarms)."""
         self._begin()

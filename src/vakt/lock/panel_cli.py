@@ -24,6 +24,7 @@ privacy          press the privacy button
 reset N          hold the RESET hole N seconds (3: pairing)
 factory-reset    batteries out, hold RESET, batteries in, wait 5 s, release (then press #)
 tamper [off]     remove (or put back) the front panel
+jam [off]        block (or free) the bolt
 battery V        set the battery voltage (4xAA: low < 4.8 V, dead < 4.0 V)
 usb on|off       emergency USB power
 bell             press the doorbell

@@ -210,6 +210,7 @@ class Lock(PanelLock):
             pairing_mode=self.pairing,
             menu_open=self.menu is not None,
             front_panel_removed=self.front_panel_removed,
+            bolt_jammed=self.jam_detected,
             display=self.display.model_copy(),
             last_prompts=list(self._last_prompts),
             recovered_from=self.recovered_from,

@@ -44,6 +44,7 @@ class Prompt(StrEnum):
     FACTORY_RESET_DONE = "factory_reset_done"
     INITIALIZED = "initialized"
     MENU_CLOSED = "menu_closed"
+    BOLT_JAMMED = "bolt_jammed"
 
 
 class MotorState(StrEnum):
