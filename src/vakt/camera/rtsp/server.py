@@ -277,6 +277,9 @@ class RtspServer:
         except BadRequest as exc:
             log.info("RTSP %s %s -> %d %s", request.method, request.url, exc.status, exc)
             return Response(exc.status, {"Content-Type": "text/plain"}, str(exc).encode())
+        except OSError as exc:  # e.g. no UDP port pair left: this request fails, the server goes on
+            log.error("RTSP %s %s failed: %s", request.method, request.url, exc)
+            return Response(503, {"Content-Type": "text/plain"}, str(exc).encode())
 
     def _stream(self, url: str) -> tuple[str, LiveStream, str]:
         name, control = split_url(url)
