@@ -162,6 +162,14 @@ async def test_g3_function_button_held_takes_the_gateway_offline(gateway: Gatewa
     await hub.wait_for(lambda: hub.availability[GW] == "online")
 
 
+async def test_g1_power_cycle_boots_again_and_comes_back_online(gateway: Gateway, hub: TestHub) -> None:
+    cycled = await hub.command(GW, "panel.input", {"input": "power"})
+    assert cycled.ok and cycled.result == {"led": "solid_orange", "phase": "booting"}
+    await hub.wait_for(lambda: hub.availability[GW] == "offline")
+    await hub.wait_for(lambda: hub.availability[GW] == "online" and hub.states[GW]["phase"] == "online")
+    assert (await hub.command(LK, "lock.lock")).ok
+
+
 async def test_gateway_through_the_embedded_demo_broker(tmp_path: Path) -> None:
     """The same relay through the embedded amqtt broker `vakt demo` runs, ACL enforced (G5, G7)."""
     async with any_broker("embedded", tmp_path) as embedded, running_hub(embedded.host, embedded.port) as hub:

@@ -308,7 +308,10 @@ class Gateway:
                 raise CommandError("function_button value is seconds held, 0-30")
             self.hold_function_button(float(held))
             return {"led": self.panel.led.value, "phase": self.panel.phase.value}
-        raise CommandError(f"a gateway has no input {args.input!r}; it has: function_button")
+        if args.input == "power":  # unplug and plug back in: boots again (G1), off is not offered remotely
+            self.panel.power_on(self.clock())
+            return {"led": self.panel.led.value, "phase": self.panel.phase.value}
+        raise CommandError(f"a gateway has no input {args.input!r}; it has: function_button, power")
 
 
 async def run_forever(config: GatewayConfig) -> None:

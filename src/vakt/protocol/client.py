@@ -128,8 +128,10 @@ class DeviceClient:
         async with aiomqtt.Client(self.host, self.port, username=self.serial, password=self._password,
                                   identifier=f"vakt-{self.serial}", will=will, keepalive=self._keepalive,
                                   timeout=10) as client:
+            # subscribe everything before saying "online", so no command sent after it is missed
+            await client.subscribe([(topic(serial, Channel.CMD), 1) for serial in self._serials])
             for serial in list(self._serials):
-                await self._announce(client, serial)
+                await self._announce(client, serial, subscribe=False)
             self._lost = asyncio.Event()
             self._client = client
             self._session_started = True
@@ -137,10 +139,16 @@ class DeviceClient:
             log.info("%s: connected to %s:%s", self.serial, self.host, self.port)
             for callback in self._on_connect:
                 callback()
+            dispatch: asyncio.Future[None] | None = None
             try:
                 async for message in client.messages:
-                    await self._dispatch(message.topic.value, bytes(message.payload or b""))
+                    dispatch = asyncio.ensure_future(
+                        self._dispatch(message.topic.value, bytes(message.payload or b"")))
+                    await asyncio.shield(dispatch)
             except asyncio.CancelledError:
+                if dispatch is not None and not dispatch.done():
+                    # a command that stops us (G3) still gets its Ack out first
+                    await asyncio.wait({dispatch}, timeout=5)
                 await self._say_goodbye(client)  # a clean stop: the will only covers a lost connection
                 raise
             finally:
@@ -148,8 +156,9 @@ class DeviceClient:
                 self.connected.clear()
                 self._lost.set()
 
-    async def _announce(self, client: aiomqtt.Client, serial: str) -> None:
-        await client.subscribe(topic(serial, Channel.CMD), qos=1)
+    async def _announce(self, client: aiomqtt.Client, serial: str, subscribe: bool = True) -> None:
+        if subscribe:
+            await client.subscribe(topic(serial, Channel.CMD), qos=1)
         await client.publish(topic(serial, Channel.AVAILABILITY), encode(Availability(status="online")),
                              qos=1, retain=True)
         if serial in self._states:
