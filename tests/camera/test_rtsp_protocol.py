@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.camera.conftest import CODE
 from tests.camera.helpers import RawRtspClient, ThreadedCamera, digest_header, parse_rtp
@@ -247,3 +249,32 @@ async def test_rtp_over_udp_with_sender_reports_and_a_silent_session_is_reaped(c
         rtcp.close()
         await server.stop()
         await stream.stop()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(
+        st.binary(min_size=1, max_size=300),
+        st.text(max_size=200).map(lambda t: t.encode("utf-8", "replace") + b"\r\n\r\n"),
+        st.builds(
+            lambda m, u, h: f"{m} {u} RTSP/1.0\r\nCSeq: 1\r\n{h}\r\n\r\n".encode("utf-8", "replace"),
+            st.sampled_from(["DESCRIBE", "SETUP", "PLAY", "TEARDOWN", "OPTIONS", "FOO"]),
+            st.text(min_size=1, max_size=40).filter(lambda u: not any(c in u for c in " \r\n")),
+            st.text(max_size=60).filter(lambda h: "\r" not in h and "\n" not in h),
+        ),
+    )
+)
+def test_fuzzed_requests_never_crash_or_hang_the_server(cars_camera: ThreadedCamera, data: bytes) -> None:
+    sock = socket.create_connection(("127.0.0.1", cars_camera.port), timeout=10)
+    try:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)  # then the server sees the end of the stream
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    finally:
+        sock.close()
+    if reply:
+        assert reply.startswith(b"RTSP/1.0 "), reply[:80]
+        assert int(reply[9:12]) in (200, 400, 401, 404, 413, 454, 455, 461, 501, 505)
+    still_serves(cars_camera)
