@@ -339,6 +339,7 @@ async def test_snapshot_needs_auth_and_flip_image_turns_it_upside_down(
     # the caption is written in white at the top left: flipped, it is at the bottom right
     caption = (slice(8, 30), slice(8, 200))
     assert (upright[caption] > 200).sum() > 50
+    assert (upright[-25:-5, 8:200] > 200).sum() > 30  # the on-screen time (C6) at the bottom left
     assert (flipped[::-1, ::-1][caption] > 200).sum() > 50 and (flipped[caption] > 200).sum() < 10
     for _ in range(100):  # the flipped sub-stream is produced once in the background, then swapped in
         if "flipped" in camera.streams["sub"].clip.name:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from vakt.camera.led import Led, LedInputs, led_for
 from vakt.camera.sd import Recording, SdCard, SdError, SdStatus
-from vakt.camera.settings import CameraSettings, apply_changes
+from vakt.camera.settings import CameraSettings, apply_changes, camera_time
 
 # C1 table, one row per manual line, plus C1.1 and the chosen precedence between rows.
 LED_TABLE = [
@@ -118,3 +120,11 @@ def test_c6_changes_are_validated() -> None:
         with pytest.raises(ValueError):
             apply_changes(settings, bad)
     assert settings == CameraSettings()  # nothing changed by the refused attempts
+
+
+def test_c6_on_screen_time_follows_time_zone_and_date_format() -> None:
+    moment = datetime(2026, 1, 31, 22, 30, 5, tzinfo=UTC)
+    settings = CameraSettings(time_zone="Europe/Bucharest", date_format="DD.MM.YYYY")
+    assert camera_time(moment, settings) == "01.02.2026 00:30:05"  # UTC+2 crosses midnight
+    us = CameraSettings(time_zone="America/New_York", date_format="MM/DD/YYYY")
+    assert camera_time(moment, us) == "01/31/2026 17:30:05"

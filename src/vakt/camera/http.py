@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from vakt.camera.device import CommandRefused
 from vakt.camera.rtsp.auth import Authenticator
+from vakt.camera.settings import camera_time
 from vakt.camera.snapshot import SnapshotError, snapshot_jpeg
 from vakt.camera.speaker import SpeakerError, pcm_from_body
 
@@ -43,9 +45,11 @@ def build_app(emulator: CameraEmulator) -> web.Application:
 
     async def snapshot(request: web.Request) -> web.Response:
         stream = emulator.streams["live"]
+        settings = emulator.device.settings
+        osd = camera_time(datetime.now(UTC), settings)
         try:
             jpeg = await asyncio.to_thread(
-                snapshot_jpeg, stream.clip.video, list(stream.gop), emulator.device.settings.flip_image
+                snapshot_jpeg, stream.clip.video, list(stream.gop), settings.flip_image, osd
             )
         except SnapshotError as exc:
             return web.json_response({"error": str(exc)}, status=503)

@@ -3,6 +3,7 @@ this model's JSON schema, the emulator validates ``camera.settings`` commands wi
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -110,6 +111,22 @@ def apply_changes(current: CameraSettings, changes: dict[str, Any]) -> CameraSet
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     return CameraSettings.model_validate({**current.model_dump(), **changes})
+
+
+_DATE_PATTERNS = {
+    DateFormat.YMD: "%Y-%m-%d",
+    DateFormat.DMY: "%d-%m-%Y",
+    DateFormat.MDY: "%m-%d-%Y",
+    DateFormat.DMY_DOT: "%d.%m.%Y",
+    DateFormat.DMY_SLASH: "%d/%m/%Y",
+    DateFormat.MDY_SLASH: "%m/%d/%Y",
+}
+
+
+def camera_time(moment: datetime, settings: CameraSettings) -> str:
+    """The on-screen time (C6): ``moment`` in the camera's time zone, in its date format."""
+    local = moment.astimezone(ZoneInfo(settings.time_zone))
+    return local.strftime(f"{_DATE_PATTERNS[settings.date_format]} %H:%M:%S")
 
 
 def time_zone_names() -> list[str]:

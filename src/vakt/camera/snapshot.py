@@ -13,8 +13,11 @@ class SnapshotError(RuntimeError):
     pass
 
 
-def snapshot_jpeg(video: VideoTrack, gop: list[MediaUnit], flip: bool = False, quality: int = 85) -> bytes:
-    """JPEG of the newest decodable frame; ``flip`` turns it upside down (Flip Image, C6)."""
+def snapshot_jpeg(
+    video: VideoTrack, gop: list[MediaUnit], flip: bool = False, osd: str | None = None, quality: int = 85
+) -> bytes:
+    """JPEG of the newest decodable frame; ``flip`` turns it upside down (Flip Image, C6), ``osd`` is
+    written in its bottom-left corner (the on-screen time, C6)."""
     units = [u for u in gop if u.kind is TrackKind.VIDEO]
     if not units:
         raise SnapshotError("no video yet")
@@ -32,6 +35,10 @@ def snapshot_jpeg(video: VideoTrack, gop: list[MediaUnit], flip: bool = False, q
     image: np.ndarray = last.to_ndarray(format="bgr24")
     if flip:
         image = np.ascontiguousarray(image[::-1, ::-1])
+    if osd:
+        origin = (8, image.shape[0] - 10)
+        cv2.putText(image, osd, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(image, osd, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise SnapshotError("JPEG encoding failed")
