@@ -237,6 +237,16 @@ async def test_c4_sd_fault_turns_led_fast_red_and_initialize_brings_the_card_bac
     assert stopped.ok and stopped.result["file"]
     state = await hub.wait_state(lambda s: s["sd"]["recordings"] == 1 and s["sd"]["used"] > 0)
     assert state["sd"]["free"] == state["sd"]["capacity"] - state["sd"]["used"]
+    async with http(camera) as web:  # C7.1: the card's recordings can be listed and fetched
+        listing = (await web.get("/sd/recordings")).json()
+        assert [r["name"] for r in listing["recordings"]] == [stopped.result["file"]]
+        assert listing["recordings"][0]["reason"] == "manual"
+        clip = await web.get(f"/sd/recordings/{stopped.result['file']}")
+        assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
+        with av.open(io.BytesIO(clip.content)) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+        for bad in ("nope.mp4", "..%2Fsettings.json", "%2E%2E%2F%2E%2E%2Fsettings.json"):
+            assert (await web.get(f"/sd/recordings/{bad}")).status_code == 404
 
 
 async def test_c4_3_full_card_overwrites_the_oldest_recording(

@@ -90,6 +90,25 @@ def build_app(emulator: CameraEmulator) -> web.Application:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response(result)
 
+    async def sd_list(request: web.Request) -> web.Response:
+        card = emulator.device.sd.card
+        if not card.writable:
+            return web.json_response({"error": f"SD card is {card.status.value}"}, status=409)
+        items = [
+            {"name": r.name, "bytes": r.size, "reason": r.name.split("-", 1)[1][:-4]} for r in card.recordings
+        ]
+        return web.json_response({"sd": card.summary(), "recordings": items})
+
+    async def sd_get(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        card = emulator.device.sd.card
+        # only names the card lists are served: no path ever comes from the request
+        if not card.writable or name not in {r.name for r in card.recordings}:
+            return web.json_response({"error": "no such recording"}, status=404)
+        return web.FileResponse(emulator.device.sd.folder / name, headers={"Content-Type": "video/mp4"})
+
+    app.router.add_get("/sd/recordings", sd_list)
+    app.router.add_get("/sd/recordings/{name}", sd_get)
     app.router.add_get("/snapshot.jpg", snapshot)
     app.router.add_post("/audio/speaker", speaker_post)
     app.router.add_get("/audio/speaker/last.wav", speaker_last)
