@@ -16,7 +16,9 @@ from vakt.camera.emulator import CameraEmulator
 logging.basicConfig(level=logging.WARNING)
 async def main():
     cfg = CameraConfig(serial=sys.argv[4], code=sys.argv[5], video=Path(sys.argv[2]),
-                       rtsp_port=int(sys.argv[1]), http_port=None, data_dir=Path(sys.argv[3]), boot_seconds=0)
+                       rtsp_port=int(sys.argv[1]), http_port=None, data_dir=Path(sys.argv[3]), boot_seconds=0,
+                       mqtt_host="127.0.0.1" if sys.argv[6] != "0" else None,
+                       mqtt_port=int(sys.argv[6]) or 1883)
     emulator = CameraEmulator(cfg)
     await emulator.start()
     print("READY", flush=True)
@@ -29,9 +31,16 @@ class CameraProcess:
     """`rtsp://admin:<code>@127.0.0.1:<port>/live` served by the camera emulator in a child process."""
 
     def __init__(
-        self, video: Path, data_dir: Path, port: int, serial: str = "VC30000042", code: str = "VERIFY1234"
+        self,
+        video: Path,
+        data_dir: Path,
+        port: int,
+        serial: str = "VC30000042",
+        code: str = "VERIFY1234",
+        mqtt_port: int = 0,
     ) -> None:
         self.video, self.data_dir, self.port, self.serial, self.code = video, data_dir, port, serial, code
+        self.mqtt_port = mqtt_port
         self.process: subprocess.Popen[str] | None = None
 
     @property
@@ -49,6 +58,7 @@ class CameraProcess:
                 str(self.data_dir),
                 self.serial,
                 self.code,
+                str(self.mqtt_port),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

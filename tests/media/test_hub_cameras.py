@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
 from tests.media.camera_process import CameraProcess
 from tests.media.helpers import PEOPLE, needs_assets
 from vakt.broker.embedded import free_port
+from vakt.protocol import DeviceLabel
 
 pytestmark = [needs_assets, pytest.mark.slow, pytest.mark.mosquitto]
 
@@ -59,9 +61,11 @@ def decode_frames(data: bytes) -> int:
 
 
 async def live_frames(
-    hub: Hub, device_id: int, token: str, fragments: int = 12
+    hub: Hub, device_id: int, token: str, fragments: int = 12, definition: str | None = None
 ) -> tuple[dict[str, Any], bytes]:
     url = f"ws://127.0.0.1:{hub.port}/api/cameras/{device_id}/live?token={token}"
+    if definition:
+        url += f"&definition={definition}"
     async with websockets.connect(url) as ws:
         hello = await asyncio.wait_for(ws.recv(), 15)
         assert isinstance(hello, str)
@@ -181,3 +185,52 @@ async def test_rtsp_camera_recorded_and_history_served_with_permissions(
             f"{base}/clip", params={"start": at.isoformat(), "end": (at + timedelta(seconds=2)).isoformat()}
         )
         assert early.status_code == 403
+
+
+async def test_emulated_camera_added_by_qr_records_and_recovers_after_restart(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A2/C3.2: a camera added by its QR label announces its RTSP URL in its retained MQTT state; the hub
+    records it with the verification code as RTSP password. After a restart, a segment cut mid-write
+    (no index row) is recovered into the index (C7.1); manual recording marks footage as event (C5.1)."""
+    monkeypatch.setenv("VAKT_MEDIA_SEGMENT_SECONDS", "2")
+    monkeypatch.setenv("VAKT_MEDIA_RECONCILE_INTERVAL_S", "1")
+    settings = hub_settings(tmp_path, mosquitto)
+    code = "QRCODE" + secrets.token_hex(4).upper()
+    cam = CameraProcess(PEOPLE, tmp_path_factory.mktemp("cam"), free_port(), serial="VC30000077", code=code,
+                        mqtt_port=mosquitto.port)  # fmt: skip
+    async with running_hub(settings, mosquitto) as hub:
+        _, owner = await hub.user("owner")
+        device = await hub.add_device(owner, DeviceLabel(serial="VC30000077", code=code, model="VC-300"))
+        device_id = device["id"]
+        await cam.astart()
+        try:
+            async with hub.client(owner) as c:
+                info = await poll(c, f"/api/cameras/{device_id}", lambda j: j["recording"], timeout=60)
+                assert info["emulated"] and info["main_url"].endswith("/live") and info["has_sub_stream"]
+                r = await c.post(f"/api/cameras/{device_id}/recording", json={"on": True})
+                assert r.status_code == 200 and r.json()["manual_recording"]
+                day = datetime.now(UTC).date().isoformat()
+                await poll(c, f"/api/cameras/{device_id}/history/timeline?day={day}",
+                           lambda j: any(s["has_event"] for s in j["recordings"]))  # fmt: skip
+                # Standard definition plays the sub-stream, started on demand
+                hello, data = await live_frames(hub, device_id, owner, fragments=6, definition="standard")
+                assert hello["stream"] == "sub" and decode_frames(data) >= 5
+        finally:
+            cam.kill()
+        segments = sorted((settings.media_dir / f"camera-{device_id}").rglob("*.mp4"))
+    assert segments
+    # a segment killed mid-write: no index row, a .part name, a torn last fragment
+    largest = max(segments, key=lambda p: p.stat().st_size)
+    source = largest.read_bytes()
+    torn = largest.with_name("20300101T000000_000000Z.mp4.part")
+    torn.write_bytes(source[: len(source) * 9 // 10])
+    async with running_hub(settings, mosquitto) as hub, hub.client(owner) as c:
+        r = await c.get(f"/api/cameras/{device_id}/history/calendar", params={"year": 2030, "month": 1})
+        assert r.status_code == 200 and r.json()["days"] == ["2030-01-01"]
+    assert not torn.exists() and torn.with_name("20300101T000000_000000Z.mp4").exists()
+    assert code not in caplog.text, "the RTSP password (verification code) never reaches the logs"

@@ -104,8 +104,9 @@ def export_clip(segments: Sequence[SegmentInfo], start: datetime, end: datetime,
     return ClipInfo(out, clip_start, end, writer.frames, duration)
 
 
-def _copy_segment(source: av.container.InputContainer, seg: SegmentInfo, start: datetime, end: datetime,
-                  writer: _ClipWriter) -> datetime | None:
+def _copy_segment(
+    source: av.container.InputContainer, seg: SegmentInfo, start: datetime, end: datetime, writer: _ClipWriter
+) -> datetime | None:
     """Copy one segment's packets in [start, end); before the clip begins, hold from the last keyframe."""
     video = source.streams.video[0]
     streams = [video, *source.streams.audio[:1]] if writer.audio is not None else [video]

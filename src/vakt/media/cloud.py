@@ -118,8 +118,9 @@ class UploadQueue:
 class Uploader:
     """Uploads queued segments in order; while the store is away it waits and resumes where it stopped."""
 
-    def __init__(self, store: MediaStore, queue: UploadQueue, *, retry_initial: float = 1.0,
-                 retry_cap: float = 60.0) -> None:
+    def __init__(
+        self, store: MediaStore, queue: UploadQueue, *, retry_initial: float = 1.0, retry_cap: float = 60.0
+    ) -> None:
         self.store = store
         self.queue = queue
         self.retry_initial = retry_initial

@@ -102,11 +102,18 @@ def build_timeline(
     if not_before is not None:
         start = max(start, not_before)
     timeline = Timeline(day, tz.key, start, end)
-    clipped = [Span(max(s.start, start), min(s.end, end), s.has_event) for s in segments
-               if s.end > start and s.start < end]
+    clipped = [
+        Span(max(s.start, start), min(s.end, end), s.has_event)
+        for s in segments
+        if s.end > start and s.start < end
+    ]
     timeline.recordings = merge_spans(clipped)
-    timeline.gaps = [Gap(max(g.start, start), None if g.end is None else min(g.end, end), g.reason)
-                     for g in gaps if (g.end is None or g.end > start) and g.start < end]
-    timeline.events = sorted((e for e in events if (e.end or e.start) >= start and e.start < end),
-                             key=lambda e: e.start)
+    timeline.gaps = [
+        Gap(max(g.start, start), None if g.end is None else min(g.end, end), g.reason)
+        for g in gaps
+        if (g.end is None or g.end > start) and g.start < end
+    ]
+    timeline.events = sorted(
+        (e for e in events if (e.end or e.start) >= start and e.start < end), key=lambda e: e.start
+    )
     return timeline

@@ -105,7 +105,9 @@ class Ingest:
                 self._session()
             except Exception as exc:  # never let a broken stream kill the thread
                 self.stats.failures += 1
-                log.warning("%s: stream %s failed: %s", self.name, redact(self.url), exc)
+                # PyAV's message repeats the URL: never log the camera's password
+                reason = str(exc).replace(self.url, redact(self.url))
+                log.warning("%s: stream %s failed: %s", self.name, redact(self.url), reason)
             if self.connected:
                 self.connected = False
                 self._status("lost", "stream ended")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class CameraPipeline:
         self.live = LiveStream()
         self.manual = False
         self._manual_in_segment = False
+        self._pending: set[concurrent.futures.Future[None]] = set()
         self.recorder = SegmentRecorder(
             config.media_dir,
             config.camera_id,
@@ -76,6 +78,10 @@ class CameraPipeline:
     async def stop(self) -> None:
         await asyncio.to_thread(self.ingest.stop)
         self.live.stop()
+        # the last segment, closed by the stop, is indexed before we return
+        pending = [asyncio.wrap_future(f) for f in self._pending if not f.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
 
     def set_manual(self, on: bool) -> None:
         """C5.1 manual recording: records even when continuous is off; marks its segments as events."""
@@ -100,7 +106,8 @@ class CameraPipeline:
                 log.exception("camera %s: handler failed", self.config.camera_id)
 
         if self._loop is not None and not self._loop.is_closed():
-            asyncio.run_coroutine_threadsafe(guarded(), self._loop)
+            future = asyncio.run_coroutine_threadsafe(guarded(), self._loop)
+            self._pending = {f for f in self._pending if not f.done()} | {future}
 
     def _live_chunk(self, chunk: LiveChunk) -> None:
         self._call(self.live.publish, chunk)

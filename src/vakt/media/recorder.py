@@ -20,10 +20,11 @@ from vakt.media.session import MediaPacket, StreamSet
 
 log = logging.getLogger(__name__)
 
-# Fragment per GOP so a file cut mid-write stays playable up to its last fragment; keep session timestamps
-# (frag_discont, no shifting) so they are continuous across segment borders.
+# A fragment per GOP and at least every second (long GOPs), so a file cut mid-write stays playable up to
+# its last fragment; keep session timestamps (frag_discont, no shifting): continuous across segments.
 FMP4_OPTIONS = {
     "movflags": "frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer",
+    "frag_duration": "1000000",
     "avoid_negative_ts": "disabled",
     "use_editlist": "0",
 }
@@ -179,8 +180,11 @@ class SegmentRecorder:
                 current.container.close()
         if is_disk_full(exc):
             self.error = "disk full: recording paused until retention frees space"
-            log.error("camera %s: disk full (ENOSPC) while recording; pausing %.1fs and running retention",
-                      self.camera_id, self.disk_full_pause)
+            log.error(
+                "camera %s: disk full (ENOSPC) while recording; pausing %.1fs and running retention",
+                self.camera_id,
+                self.disk_full_pause,
+            )
             if current is not None:
                 # Keep what is playable: the part file is recovered like one cut by a crash.
                 from vakt.media.recovery import recover_part_file

@@ -78,10 +78,15 @@ def recover_part_file(path: Path, camera_id: int, discard_empty: bool = False) -
         return None
     if final != path:
         path.rename(final)
-    log.warning("recovered segment %s (%.1fs, %d frames) after an interrupted write", final.name,
-                info.duration, info.frames)
-    return SegmentInfo(camera_id, final, info.start, info.end, info.size, info.init_size, info.frames,
-                       info.has_audio)
+    log.warning(
+        "recovered segment %s (%.1fs, %d frames) after an interrupted write",
+        final.name,
+        info.duration,
+        info.frames,
+    )
+    return SegmentInfo(
+        camera_id, final, info.start, info.end, info.size, info.init_size, info.frames, info.has_audio
+    )
 
 
 def recover_orphans(media_dir: Path, camera_id: int, indexed: set[Path]) -> list[SegmentInfo]:

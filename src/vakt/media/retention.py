@@ -47,8 +47,12 @@ def _eviction_order(segments: Iterable[RetainedSegment]) -> list[RetainedSegment
 class RetentionPolicy:
     """Decides deletions from segment rows, per-camera limits, and the disk's free space."""
 
-    def __init__(self, limits: dict[int, RetentionLimits], default: RetentionLimits | None = None,
-                 min_free_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        limits: dict[int, RetentionLimits],
+        default: RetentionLimits | None = None,
+        min_free_bytes: int = 0,
+    ) -> None:
         self.limits = limits
         self.default = default or RetentionLimits()
         self.min_free_bytes = min_free_bytes
