@@ -20,11 +20,13 @@ from vakt.gateway.led import GatewayPanel
 from vakt.gateway.outbox import Outbox
 from vakt.gateway.radio import Placement, RadioLink
 from vakt.gateway.relay import LockRelay
-from vakt.protocol.client import CommandError, DeviceClient, DeviceOffline
+from vakt.protocol.client import CommandError, DeviceClient
 from vakt.protocol.credentials import device_password
 from vakt.protocol.messages import Command, Event
 
 log = logging.getLogger(__name__)
+
+SEND_WINDOW = 32  # (chosen) events in flight at once; a lost connection resends from the oldest
 
 
 class Gateway:
@@ -183,16 +185,22 @@ class Gateway:
                 self._outbox_ready.set()
 
     async def _send_batch(self) -> None:
-        """Publish the oldest events in order; each leaves the outbox only after its PUBACK."""
-        for seq, event in self.outbox.peek(200):
-            try:
-                await self.client.publish_event(event)
-            except DeviceOffline as exc:
-                log.info("gateway %s: outbox paused (%s); %d pending", self.config.serial, exc,
-                         len(self.outbox))
-                await asyncio.sleep(0.2)
+        """Publish the oldest events in order, a window at a time; an event leaves the outbox only
+        after its PUBACK. On a failure the acknowledged prefix is removed and the rest goes again."""
+        batch = self.outbox.peek(SEND_WINDOW)
+        # started in order: paho writes them to the one connection in this order (MQTT keeps QoS 1 order)
+        sends = [asyncio.ensure_future(self.client.publish_event(event)) for _, event in batch]
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        acked: list[int] = []
+        for (seq, _), result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                log.info("gateway %s: outbox paused (%s); %d pending", self.config.serial, result,
+                         len(self.outbox) - len(acked))
                 break
-            self.outbox.remove(seq)
+            acked.append(seq)
+        self.outbox.remove_many(acked)
+        if len(acked) < len(batch):
+            await asyncio.sleep(0.2)
         if len(self.outbox):
             self._outbox_ready.set()
 
