@@ -10,6 +10,7 @@ import typer
 
 from vakt.gateway.config import GatewayConfig
 from vakt.gateway.radio import Placement
+from vakt.protocol.qr import DeviceLabel
 
 
 def gateway_command(
@@ -46,6 +47,10 @@ def gateway_command(
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"gateway {serial}: broker {mqtt_host}:{mqtt_port}, data in {data}"
                + (f", lock {lock_serial}" if lock_serial else ""))
+    typer.echo(f"QR label (G4): {DeviceLabel(serial=serial, code=code, model=config.model).to_qr()}")
+    if lock_serial and lock_code:
+        lock_label = DeviceLabel(serial=lock_serial, code=lock_code, model=config.lock_model)
+        typer.echo(f"lock QR label: {lock_label.to_qr()}")
     try:
         asyncio.run(run_forever(config))
     except KeyboardInterrupt:
