@@ -207,4 +207,8 @@ async def _insert_events(session: AsyncSession, rows: list[tuple[DeviceRef, Even
 
 def _reject(stats: IngestStats, reason: str, item: Incoming, detail: str) -> None:
     stats.rejected[reason] += 1
-    log.warning("rejected MQTT %s message for %s: %s (%s)", item.channel.value, item.serial, reason, detail)
+    # A device not (yet) added to an account is normal (powered before the QR scan): no warning.
+    level = logging.INFO if reason == "unknown_device" else logging.WARNING
+    log.log(
+        level, "rejected MQTT %s message for %s: %s (%s)", item.channel.value, item.serial, reason, detail
+    )

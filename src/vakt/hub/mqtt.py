@@ -119,10 +119,11 @@ class HubMqtt:
                     self._connected.set()
                     backoff = 0.5
                     log.info("hub connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
-                    async for message in client.messages:
-                        payload = message.payload
-                        raw = payload if isinstance(payload, bytes) else str(payload).encode()
-                        await self._receive(message.topic.value, raw)
+                    try:
+                        async for message in client.messages:
+                            await self._take(message)
+                    finally:
+                        await self._drain_received(client)
             except aiomqtt.MqttError as exc:
                 log.warning("MQTT connection lost (%s); retrying in %.1f s", exc, backoff)
             finally:
@@ -130,6 +131,20 @@ class HubMqtt:
                 self._connected.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+    async def _take(self, message: aiomqtt.Message) -> None:
+        payload = message.payload
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        await self._receive(message.topic.value, raw)
+
+    async def _drain_received(self, client: aiomqtt.Client) -> None:
+        """Messages already received (and acknowledged to the broker) when the link drops must not be lost.
+
+        aiomqtt stops iterating at a disconnect even with messages still in its queue; take them too.
+        """
+        queue = client._queue  # private: aiomqtt has no public non-blocking read
+        while not queue.empty():
+            await self._take(queue.get_nowait())
 
     async def _receive(self, name: str, payload: bytes) -> None:
         self.stats.received += 1
