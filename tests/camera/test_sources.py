@@ -12,7 +12,10 @@ import pytest
 
 from tests.camera.conftest import camera_config
 from tests.camera.helpers import ThreadedCamera
+from vakt.camera.live import LiveStream
 from vakt.camera.media import NAL_IDR, NAL_PPS, NAL_SPS, TrackKind, nal_type
+from vakt.camera.recorder import ClipRecorder
+from vakt.camera.sd import Recording, SdFolder
 from vakt.camera.source import SourceError, load_clip, prepare_sources
 
 
@@ -119,3 +122,19 @@ def test_opus_audio_is_streamed_per_rfc_7587(tmp_path: Path, camera_cache: Path)
         assert recorded.streams.audio[0].codec_context.name == "opus"
         frames = sum(1 for _ in recorded.decode(audio=0))
     assert frames >= 50  # 2 s of 20 ms Opus frames is ~100
+
+
+def test_c4_3_a_clip_that_alone_fills_the_card_stops_and_is_kept(tmp_path: Path, camera_cache: Path) -> None:
+    clip = load_clip(prepare_sources(None, camera_cache).main)
+    stream = LiveStream("live", clip)
+    sd = SdFolder(tmp_path / "sd")
+    sd.insert(20_000, initialized=True)
+    (tmp_path / "sd" / "old.mp4").write_bytes(b"\0" * 5000)
+    sd.card.add(Recording("old.mp4", 5000))
+    recorder = ClipRecorder(stream, sd, "manual", audio=False)
+    for unit in clip.units[:100]:
+        stream._publish(unit)
+    assert recorder.failed == "the clip alone fills the card"
+    assert not (tmp_path / "sd" / "old.mp4").exists()  # overwritten first (loop recording)
+    finished = recorder.stop()
+    assert finished.size > 0 and (tmp_path / "sd" / finished.name).exists()

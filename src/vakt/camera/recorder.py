@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import av
@@ -38,6 +38,8 @@ class ClipRecorder:
         self._video: Any = None
         self._audio: Any = None
         self._with_audio = audio and stream.clip.audio is not None
+        self.failed: str | None = None
+        self._bytes = 0
         sd.folder.mkdir(parents=True, exist_ok=True)
         sd.card.add(Recording(self.name, 0))
         for unit in list(stream.gop):  # pre-roll: the clip starts at the current GOP's keyframe
@@ -60,6 +62,20 @@ class ClipRecorder:
         self._container, self._video = container, video
 
     def _on_unit(self, unit: MediaUnit) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self._write(unit)
+        except (OSError, av.FFmpegError) as exc:
+            self._give_up(f"write failed: {exc}")
+
+    def _give_up(self, reason: str) -> None:
+        """Stop writing (the file so far is kept); the device still calls stop() to close it."""
+        self.failed = reason
+        self.stream.remove_listener(self._on_unit)
+        log.error("SD recording %s stopped: %s", self.name, reason)
+
+    def _write(self, unit: MediaUnit) -> None:
         if self._origin is None:
             if unit.kind is not TrackKind.VIDEO or not unit.keyframe:
                 return
@@ -83,25 +99,28 @@ class ClipRecorder:
         packet.pts = round((unit.pts - self._origin) / time_base)
         packet.is_keyframe = unit.keyframe
         self._container.mux(packet)
+        self._bytes += len(payload)
 
     def _account(self) -> None:
-        size = self.path.stat().st_size if self.path.exists() else 0
+        on_disk = self.path.stat().st_size if self.path.exists() else 0
+        size = max(on_disk, self._bytes)  # the muxer buffers: count what was handed to it
         self.sd.card.resize(self.name, size)
         self.sd.make_room(0, keep=self.name)
+        if size > self.sd.card.capacity and self.failed is None:
+            self._give_up("the clip alone fills the card")
 
     def stop(self) -> Recording:
         self.stream.remove_listener(self._on_unit)
         if self._container is not None:
-            self._container.close()
+            with contextlib.suppress(OSError, av.FFmpegError):
+                self._container.close()
             self._container = None
-        self._account()
         size = self.path.stat().st_size if self.path.exists() else 0
+        self._bytes = size  # closed: the file size is now exact
+        self._account()
         if size == 0:
             self.sd.card.recordings = [r for r in self.sd.card.recordings if r.name != self.name]
             self.path.unlink(missing_ok=True)
         log.info("SD recording %s finished (%d bytes)", self.name, size)
         return Recording(self.name, size)
 
-
-def recording_path(sd: SdFolder, name: str) -> Path:
-    return sd.folder / name
