@@ -160,6 +160,7 @@ async def test_g3_function_button_held_takes_the_gateway_offline(gateway: Gatewa
     assert gateway.panel.prompts[-1].value == "network_reset"
     gateway.panel.plug_cable()
     await hub.wait_for(lambda: hub.availability[GW] == "online")
+    await hub.wait_for(lambda: len(hub.events_of(GW, "NetworkReset")) == 1)  # queued while offline
 
 
 async def test_g1_power_cycle_boots_again_and_comes_back_online(gateway: Gateway, hub: TestHub) -> None:

@@ -54,6 +54,7 @@ class Gateway:
         self._client_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_state: dict[str, Any] = {}
+        self._prompts_seen = 0
 
     def _first_boot(self, config: GatewayConfig) -> None:
         if self.memory.initialised:
@@ -112,6 +113,9 @@ class Gateway:
     async def _step(self) -> None:
         now = self.clock()
         self.panel.tick(now)
+        for prompt in self.panel.prompts[self._prompts_seen:]:
+            self.raise_event("NetworkReset", {"prompt": prompt.value})  # G3, delivered once back online
+        self._prompts_seen = len(self.panel.prompts)
         if self.panel.network != self.memory.network:
             self.memory.network = self.panel.network
             self._remember()
