@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -23,6 +25,7 @@ def camera(
     rtsp_port: int = typer.Option(8554, "--rtsp-port", help="RTSP port (0: any free port)"),
     http_port: int = typer.Option(8080, "--http-port", help="snapshot/speaker/panel HTTP port (0: any free)"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    public_host: str | None = typer.Option(None, "--public-host", help="address the hub should use (URLs)"),
     serial: str = typer.Option("VC30000001", "--serial", help="serial number"),
     code: str = typer.Option("ABCDEF", "--code", help="verification code (RTSP password of user admin)"),
     mqtt_host: str | None = typer.Option(None, "--mqtt-host", help="broker host; omit for RTSP only"),
@@ -38,10 +41,16 @@ def camera(
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
-    config = CameraConfig(
-        serial=serial, code=code, video=video, host=host, rtsp_port=rtsp_port, http_port=http_port,
-        mqtt_host=mqtt_host, mqtt_port=mqtt_port, mqtt_password=mqtt_password, data_dir=data,
-    )  # fmt: skip
+    try:
+        config = CameraConfig(
+            serial=serial, code=code, video=video, host=host, public_host=public_host, rtsp_port=rtsp_port,
+            http_port=http_port,
+            mqtt_host=mqtt_host, mqtt_port=mqtt_port, mqtt_password=mqtt_password, data_dir=data,
+        )  # fmt: skip
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        console.print(f"[red]invalid option {first['loc'][0]}:[/] {first['msg']}")
+        raise typer.Exit(2) from None
 
     async def run() -> None:
         emulator = CameraEmulator(config)
@@ -56,7 +65,8 @@ def camera(
             console.print(f"[bold green]camera {serial}[/] main {emulator.rtsp_url('live', True)}")
             console.print(f"  sub-stream {emulator.rtsp_url('sub', True)}")
             if emulator.http is not None:
-                console.print(f"  snapshot   http://admin:{code}@{host}:{emulator.http.port}/snapshot.jpg")
+                shown = urlsplit(emulator.rtsp_url()).hostname
+                console.print(f"  snapshot   http://admin:{code}@{shown}:{emulator.http.port}/snapshot.jpg")
             console.print("  MQTT " + (f"{mqtt_host}:{mqtt_port}" if mqtt_host else "off (RTSP only)"))
             await asyncio.Event().wait()
         finally:

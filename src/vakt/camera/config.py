@@ -23,6 +23,7 @@ class CameraConfig(BaseModel):
     firmware: str = FIRMWARE
     video: Path | None = Field(None, description="video file to stream in a loop; None: the generated scene")
     host: str = Field("127.0.0.1", description="address the RTSP and HTTP servers listen on")
+    public_host: str | None = Field(None, description="address put in the reported URLs; default: host")
     rtsp_port: int = Field(8554, ge=0, le=65535, description="0: any free port")
     http_port: int | None = Field(0, ge=0, le=65535, description="snapshot/speaker HTTP port; None: no HTTP")
     mqtt_host: str | None = Field(None, description="broker; None: RTSP only, no control plane")

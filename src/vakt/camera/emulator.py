@@ -176,7 +176,9 @@ class CameraEmulator:
 
     # ---- state -------------------------------------------------------------------------------------
     def rtsp_url(self, path: str = "live", with_credentials: bool = False) -> str:
-        host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = self.config.public_host or self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
         port = self.rtsp.port if self.rtsp else self.config.rtsp_port
         creds = f"{RTSP_USER}:{self.config.code}@" if with_credentials else ""
         return f"rtsp://{creds}{host}:{port}/{path}"
