@@ -182,3 +182,18 @@ async def test_gateway_through_the_embedded_demo_broker(tmp_path: Path) -> None:
             await hub.wait_for(lambda: any(e.data["operation_source"] == "Remote"
                                            for e in hub.events_of(LK, "LockOperation")))
         await hub.wait_for(lambda: hub.availability[GW] == "offline")
+
+
+async def test_l12_1_factory_reset_at_the_lock_ends_the_pairing(gateway: Gateway, hub: TestHub) -> None:
+    for step in ({"input": "batteries", "value": False}, {"input": "reset_down"},
+                 {"input": "batteries", "value": True}, {"input": "reset", "value": 5},
+                 {"input": "key", "value": "#"}):
+        ack = await hub.command(LK, "panel.input", step)
+        assert ack.ok, (step, ack.error)
+    await hub.wait_for(lambda: any(e.data["alarm_code"] == "LockFactoryReset"
+                                   for e in hub.events_of(LK, "DoorLockAlarm")))
+    await hub.wait_for(lambda: bool(hub.events_of(GW, "GatewayUnpaired")))
+    assert hub.events_of(GW, "GatewayUnpaired")[0].data["serial"] == LK
+    await hub.wait_for(lambda: hub.states[LK]["paired"] is False and hub.states[GW]["paired_locks"] == [])
+    refused = await hub.command(LK, "lock.unlock")
+    assert not refused.ok and "not paired" in (refused.error or "")

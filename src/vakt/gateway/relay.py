@@ -111,6 +111,9 @@ class LockRelay:
     def unpair(self) -> None:
         self.firmware.unpair()
 
+    def is_paired(self) -> bool:
+        return self.firmware.state().paired
+
     # ---- physical inputs (emulator) ------------------------------------------------------------
 
     def panel_input(self, name: str, value: Any = None) -> dict[str, Any]:

@@ -81,7 +81,10 @@ class Gateway:
         sender = asyncio.create_task(self._send_outbox(), name=f"{self.config.serial}-outbox")
         try:
             while True:
-                await self._step()
+                try:
+                    await self._step()
+                except Exception:  # a device keeps running; the traceback says what went wrong
+                    log.exception("gateway %s: tick failed", self.config.serial)
                 await asyncio.sleep(self.config.tick_interval)
         finally:
             sender.cancel()
@@ -124,6 +127,8 @@ class Gateway:
         for serial, relay in self.locks.items():
             relay.tick(now)
             self._pump(relay)
+            if serial in self.memory.paired and not relay.is_paired():  # factory reset (L12.1)
+                await self.unpair(serial, reason="the lock forgot its pairing (factory reset)")
             if serial in self.memory.paired:
                 await self._publish_state(serial, relay.state())
         await self._publish_state(self.config.serial, self.state())
@@ -267,13 +272,16 @@ class Gateway:
         log.info("gateway %s paired lock %s", self.config.serial, serial)
         return {"serial": serial, "paired": True}
 
-    async def unpair(self, serial: str) -> dict[str, Any]:
+    async def unpair(self, serial: str, reason: str = "unpaired from the app") -> dict[str, Any]:
         if serial not in self.memory.paired:
             raise CommandError(f"lock {serial} is not paired with this gateway")
+        relay = self._lock(serial)
+        relay.unpair()
+        await self._publish_state(serial, relay.state())  # the retained state says paired: false
         self.memory.paired.remove(serial)
         self._remember()
-        self._lock(serial).unpair()
-        self.raise_event("GatewayUnpaired", {"serial": serial})
+        self.raise_event("GatewayUnpaired", {"serial": serial, "reason": reason})
+        log.info("gateway %s: lock %s unpaired (%s)", self.config.serial, serial, reason)
         return {"serial": serial, "paired": False}
 
     def place(self, serial: str, placement: Placement) -> dict[str, Any]:
