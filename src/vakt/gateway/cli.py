@@ -18,6 +18,7 @@ def gateway_command(
     code: str = typer.Option(..., help="gateway verification code (from its QR label)"),
     mqtt_host: str = typer.Option("127.0.0.1", help="MQTT broker host"),
     mqtt_port: int = typer.Option(1883, help="MQTT broker port"),
+    mqtt_ca: Path | None = typer.Option(None, help="CA certificate: use TLS and verify the broker"),
     data: Path = typer.Option(..., help="data folder: outbox, pairing, lock firmware memory"),
     lock_serial: str | None = typer.Option(None, help="serial of the lock in radio range"),
     lock_code: str | None = typer.Option(None, help="verification code of that lock"),
@@ -38,7 +39,8 @@ def gateway_command(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = GatewayConfig(
-            serial=serial, code=code, mqtt_host=mqtt_host, mqtt_port=mqtt_port, data_dir=data,
+            serial=serial, code=code, mqtt_host=mqtt_host, mqtt_port=mqtt_port, mqtt_ca=mqtt_ca,
+            data_dir=data,
             lock_serial=lock_serial, lock_code=lock_code, pair_on_start=pair, network=network,
             wifi_ssid=wifi_ssid, placement=Placement(distance_m=distance, walls=walls, metal=metal),
             radio_seed=seed, boot_seconds=boot_seconds,

@@ -23,6 +23,7 @@ class GatewayConfig(BaseModel):
     model: str = "VG-1"
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=1, le=65535)
+    mqtt_ca: Path | None = Field(None, description="CA certificate: connect with TLS and verify the broker")
     data_dir: Path
     network: Literal["wired", "wifi", "none"] = Field(
         "wired", description="at first power-on: a cable in the LAN port, Wi-Fi credentials, or neither (G2)"

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,9 +47,11 @@ class Gateway:
         self._first_boot(config)
         self.panel = GatewayPanel(self.memory.network, config.boot_seconds)
         self.outbox = Outbox(config.data_dir / "outbox.sqlite")
+        tls = ssl.create_default_context(cafile=str(config.mqtt_ca)) if config.mqtt_ca else None
         self.client = DeviceClient(serial=config.serial, password=device_password(config.code),
                                    host=config.mqtt_host, port=config.mqtt_port, handler=self._handle,
-                                   relayed_serials=[s for s in self.memory.paired if s in self.locks])
+                                   relayed_serials=[s for s in self.memory.paired if s in self.locks],
+                                   tls_context=tls)
         self.client.on_connect(self._wake_sender)
         self._outbox_ready = asyncio.Event()
         self._client_task: asyncio.Task[None] | None = None

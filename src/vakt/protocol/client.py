@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import random
+import ssl
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -65,12 +66,14 @@ class DeviceClient:
         reconnect_max: float = 10.0,
         max_command_age: float = 120.0,
         replay_cache: int = 512,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         topic(serial, Channel.CMD)  # validates the serial
         self.serial = serial
         self._password = password
         self.host, self.port = host, port
         self._handler = handler
+        self._tls = tls_context
         self._serials: list[str] = [serial]
         for extra in relayed_serials:
             self._add_serial_local(extra)
@@ -127,7 +130,7 @@ class DeviceClient:
                             encode(Availability(status="offline")), qos=1, retain=True)
         async with aiomqtt.Client(self.host, self.port, username=self.serial, password=self._password,
                                   identifier=f"vakt-{self.serial}", will=will, keepalive=self._keepalive,
-                                  timeout=10) as client:
+                                  timeout=10, tls_context=self._tls) as client:
             # subscribe everything before saying "online", so no command sent after it is missed
             await client.subscribe([(topic(serial, Channel.CMD), 1) for serial in self._serials])
             for serial in list(self._serials):
