@@ -161,7 +161,7 @@ async def test_rtsp_camera_recorded_and_history_served_with_permissions(
         ).status_code == 403
         assert (await v.get(f"{base}/playlist.m3u8", params={"at": at.isoformat()})).status_code == 403
         assert (
-            await v.patch(f"/api/cameras/{device_id}/settings", json={"retention_days": 1})
+            await v.patch(f"/api/cameras/{device_id}/recording-settings", json={"retention_days": 1})
         ).status_code == 403
         assert (await v.get(f"/api/cameras/{device_id}/snapshot")).status_code == 200
     async with hub.client(stranger) as s:
@@ -185,6 +185,20 @@ async def test_rtsp_camera_recorded_and_history_served_with_permissions(
             f"{base}/clip", params={"start": at.isoformat(), "end": (at + timedelta(seconds=2)).isoformat()}
         )
         assert early.status_code == 403
+
+    # C6 on a real RTSP camera: only the hub-kept settings exist
+    async with hub.client(owner) as c:
+        r = await c.patch(f"/api/cameras/{device_id}/settings", json={"status_light": False})
+        assert r.status_code == 422
+        r = await c.patch(f"/api/cameras/{device_id}/settings", json={"time_zone": "America/New_York"})
+        assert r.status_code == 200 and r.json()["values"]["time_zone"] == "America/New_York"
+
+    # retention through the hub: a free-space floor that cannot be met deletes footage, files and rows
+    supervisor = hub.app.state.cameras
+    supervisor.settings.min_free_mb = 10**9
+    files_before = list(hub.app.state.settings.media_dir.rglob("*.mp4"))
+    deleted = await supervisor.run_retention()
+    assert deleted >= 3 and all(not p.exists() for p in files_before if p.name.endswith(".mp4"))
 
 
 async def test_emulated_camera_added_by_qr_records_and_recovers_after_restart(
@@ -212,6 +226,12 @@ async def test_emulated_camera_added_by_qr_records_and_recovers_after_restart(
             async with hub.client(owner) as c:
                 info = await poll(c, f"/api/cameras/{device_id}", lambda j: j["recording"], timeout=60)
                 assert info["emulated"] and info["main_url"].endswith("/live") and info["has_sub_stream"]
+                r = await c.get(f"/api/cameras/{device_id}/settings")
+                assert r.status_code == 200 and "status_light" in r.json()["schema"]["properties"]
+                r = await c.patch(f"/api/cameras/{device_id}/settings", json={"status_light": False})
+                assert r.status_code == 200 and r.json()["values"]["status_light"] is False
+                r = await c.patch(f"/api/cameras/{device_id}/settings", json={"detection_sensitivity": 9999})
+                assert r.status_code == 422
                 r = await c.post(f"/api/cameras/{device_id}/recording", json={"on": True})
                 assert r.status_code == 200 and r.json()["manual_recording"]
                 day = datetime.now(UTC).date().isoformat()

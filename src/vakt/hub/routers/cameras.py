@@ -1,7 +1,8 @@
 """Camera screens (C5, C6, V4): add an RTSP camera, details, settings, definition, snapshot, manual record.
 
 Permissions (A5): any access sees the camera; ``live_view`` the snapshot, definition and manual
-recording (they are live-view controls, C5.1); ``settings`` time zone, recording mode and retention.
+recording (they are live-view controls, C5.1); ``settings`` the device settings (C6) and the
+recording settings (mode, retention).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 
+from vakt.camera.settings import CameraSettings
 from vakt.hub.auth import CurrentUser
 from vakt.hub.camera_supervisor import CameraSupervisor, password_context, split_credentials
 from vakt.hub.db import DbSession
 from vakt.hub.models.cameras import Camera, Definition, RecordingMode
 from vakt.hub.models.devices import Device
+from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access
 from vakt.hub.settings import HubSettings
 from vakt.media.clips import NoFootage, decode_fragment_jpeg
@@ -193,8 +196,8 @@ async def get_camera(access: AnyAccess, session: DbSession, supervisor: Supervis
     return camera_out(access, await _camera(session, access.device.id), supervisor)
 
 
-@router.patch("/{device_id}/settings", response_model=CameraOut)
-async def update_settings(
+@router.patch("/{device_id}/recording-settings", response_model=CameraOut)
+async def update_recording_settings(
     body: CameraSettingsIn, access: SettingsAccess, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
     camera = await _camera(session, access.device.id)
@@ -231,6 +234,7 @@ async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
+@router.post("/{device_id}/record", response_model=CameraOut)
 @router.post("/{device_id}/recording", response_model=CameraOut)
 async def manual_recording(
     body: RecordingIn, access: LiveAccess, session: DbSession, supervisor: Supervisor
@@ -242,3 +246,58 @@ async def manual_recording(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the camera has no running pipeline")
     pipe.set_manual(body.on)
     return camera_out(access, camera, supervisor)
+
+
+# -- C6 device settings: an emulated camera applies them itself (command camera.settings); the hub
+# -- mirrors the two it needs (Audio for recording, Time Zone for the calendar). A real RTSP camera has
+# -- only those two, kept by the hub.
+LOCAL_SETTINGS = ("time_zone", "audio")
+
+
+@router.get("/{device_id}/settings")
+async def get_device_settings(access: SettingsAccess, session: DbSession) -> dict[str, Any]:
+    camera = await _camera(session, access.device.id)
+    if camera.emulated:
+        values = dict((access.device.state or {}).get("settings") or {})
+        return {"schema": CameraSettings.model_json_schema(), "values": values}
+    schema = CameraSettings.model_json_schema()
+    schema["properties"] = {k: v for k, v in schema["properties"].items() if k in (*LOCAL_SETTINGS, "name")}
+    return {"schema": schema, "values": {"name": access.device.name, "time_zone": camera.time_zone,
+                                         "audio": camera.audio}}  # fmt: skip
+
+
+@router.patch("/{device_id}/settings")
+async def update_device_settings(
+    body: dict[str, Any], access: SettingsAccess, session: DbSession, request: Request, supervisor: Supervisor
+) -> dict[str, Any]:
+    camera = await _camera(session, access.device.id)
+    if "time_zone" in body:
+        try:
+            _check_zone(str(body["time_zone"]))
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    if camera.emulated:
+        try:
+            ack = await request.app.state.mqtt.send_command(access.device.serial, "camera.settings", body)
+        except CommandError as exc:
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"the camera did not answer: {exc}") from exc
+        if not ack.ok:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, ack.error or "the camera refused")
+        values = dict(ack.result.get("settings") or {})
+    else:
+        unknown = set(body) - {*LOCAL_SETTINGS, "name"}
+        if unknown:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a setting of this camera: {sorted(unknown)}"
+            )
+        if "name" in body:
+            access.device.name = str(body["name"])[:100]
+        values = {}
+    if "time_zone" in body:
+        camera.time_zone = str(body["time_zone"])
+    if "audio" in body:
+        camera.audio = bool(body["audio"])
+    await session.commit()
+    await supervisor.reconcile()
+    values.update({"name": access.device.name, "time_zone": camera.time_zone, "audio": camera.audio})
+    return {"values": values}
