@@ -312,10 +312,26 @@ async def test_c2_reset_held_four_seconds_restores_defaults_into_setup_mode(
 
 
 async def test_restart_goes_offline_then_back(camera: CameraEmulator, hub: Hub) -> None:
+    seen = len(hub.states)
     assert (await hub.send("camera.restart")).ok
     await hub.until(lambda: hub.availability[-1] == "offline")
     await hub.until(lambda: hub.availability[-1] == "online")
     await hub.wait_state(lambda s: s["led"] == "slow_blue")
+    assert "solid_red" in [s["led"] for s in hub.states[seen:]]  # C1: solid red while starting
+
+
+async def test_c10_1_events_raised_while_offline_are_delivered_when_back(
+    camera: CameraEmulator, hub: Hub
+) -> None:
+    assert (await hub.send("panel.input", {"input": "network", "value": "off", "seconds": 2})).ok
+    await hub.until(lambda: hub.availability[-1] == "offline")
+    async with http(camera) as web:  # someone at the camera: the card fails while it is offline
+        assert (await web.post("/panel/input", json={"input": "sd_fault"})).status_code == 200
+    assert not [e for e in hub.events if e.type == "SdCardStatus"]
+    await hub.until(lambda: hub.availability[-1] == "online")
+    event = await hub.event("SdCardStatus", lambda e: e.data["status"] == "error")
+    assert event.source == SERIAL
+    await hub.wait_state(lambda s: s["led"] == "fast_red")
 
 
 async def test_c10_2_power_off_and_on_through_the_physical_panel(camera: CameraEmulator, hub: Hub) -> None:
