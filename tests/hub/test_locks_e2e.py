@@ -203,3 +203,41 @@ async def test_a7_normally_open_mode_and_volume(home: Home) -> None:
             return bool(row["operating_mode"] == "Passage" and row["volume"] == "low")
 
         await eventually(applied)
+
+
+async def test_g5_lock_paired_from_the_app_once_in_pairing_mode(hub: Hub, tmp_path: Path) -> None:
+    _, token = await hub.user("alice")
+    gateway_label, lock_label = label("gateway"), label("lock")
+    gateway = await hub.add_device(token, gateway_label)
+    lock = await hub.add_device(token, lock_label, gateway_id=gateway["id"])
+    config = GatewayConfig(
+        serial=gateway_label.serial,
+        code=gateway_label.code,
+        mqtt_port=hub.mosquitto.port,
+        data_dir=tmp_path / "gateway",
+        lock_serial=lock_label.serial,
+        lock_code=lock_label.code,
+        pair_on_start=False,
+        tick_interval=0.05,
+    )
+    async with Gateway(config), hub.client(token) as c:
+
+        async def gateway_online() -> bool:
+            return bool((await c.get(f"/api/devices/{gateway['id']}")).json()["online"])
+
+        await eventually(gateway_online, 15)
+        r = await c.post(f"/api/devices/{lock['id']}/pair")
+        assert r.status_code == 200 and r.json()["paired"] is False and "pairing mode" in r.json()["detail"]
+        # L12.2: hold the lock's RESET for 3 s (an input on the unpaired lock, through the gateway)
+        ack = await hub.app.state.mqtt.send_command(
+            gateway_label.serial, "panel.input", {"input": "reset", "value": 3, "device": lock_label.serial}
+        )
+        assert ack.ok, ack.error
+        r = await c.post(f"/api/devices/{lock['id']}/pair")
+        assert r.status_code == 200 and r.json()["paired"] is True
+
+        async def lock_online() -> bool:
+            row = (await c.get(f"/api/locks/{lock['id']}")).json()
+            return bool(row["online"] and row["lock_state"])
+
+        await eventually(lock_online, 15)

@@ -32,6 +32,7 @@ class Route:
 ROUTES = [
     Route("GET", "/api/devices/{id}", "any"),
     Route("PATCH", "/api/devices/{id}", "settings", {"name": "Front door"}),
+    Route("POST", "/api/devices/{id}/pair", "settings"),
     Route("DELETE", "/api/devices/{id}", "owner"),
     Route("GET", "/api/devices/{id}/shares", "owner"),
     Route("POST", "/api/devices/{id}/shares", "owner", {"user": "alice", "permissions": []}),

@@ -13,6 +13,7 @@ from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.db import DbSession
 from vakt.hub.devices import DeviceOut, device_out, kind_from_model
 from vakt.hub.models.devices import Device
+from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access, visible_devices
 from vakt.protocol import DeviceKind, QrError, parse_qr
 
@@ -110,6 +111,33 @@ async def rename_device(
     access.device.name = body.name
     await session.commit()
     return device_out(access)
+
+
+class PairOut(BaseModel):
+    paired: bool
+    detail: str
+
+
+@router.post("/{device_id}/pair", response_model=PairOut)
+async def pair_lock(
+    request: Request,
+    access: Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))],
+    session: DbSession,
+) -> PairOut:
+    """G5: with the lock in pairing mode (hold RESET 3 s, L12.2), its gateway pairs it (``gateway.pair``)."""
+    lock = access.device
+    gateway = await session.get(Device, lock.parent_id) if lock.parent_id is not None else None
+    if lock.kind != DeviceKind.LOCK or gateway is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"device {lock.id} is not a lock with a gateway")
+    try:
+        ack = await request.app.state.mqtt.send_command(
+            gateway.serial, "gateway.pair", {"serial": lock.serial}
+        )
+    except CommandError as exc:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"gateway did not answer: {exc}") from None
+    if not ack.ok:
+        return PairOut(paired=False, detail=ack.error or "the gateway refused")
+    return PairOut(paired=True, detail=f"lock {lock.serial} paired with gateway {gateway.serial}")
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
