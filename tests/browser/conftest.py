@@ -55,6 +55,7 @@ class System:
     process: subprocess.Popen[bytes]
     log: Path
     ids: dict[str, int] = field(default_factory=dict)
+    toasts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +80,8 @@ def system(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[S
                 str(video),
                 "--cache",
                 str(cache),
+                "--models",
+                str(assets / "models" / "yolox_nano"),
             ],
             cwd=REPO,
             stdout=subprocess.PIPE,

@@ -54,13 +54,16 @@ def start_gateway(data: Path, broker_port: int) -> tuple[asyncio.Task[None] | No
     return asyncio.create_task(gateway.run()), None
 
 
-async def run(data: Path, video: Path | None, port: int, cache: Path | None) -> None:
+async def run(data: Path, video: Path | None, port: int, cache: Path | None, models: Path | None) -> None:
     hub_password = secrets.token_urlsafe(16)
     accounts = BrokerAccounts.create(hub_password)
     broker = EmbeddedBroker(accounts)
     await broker.start()
     settings = HubSettings(
-        data_dir=data / "hub", mqtt_port=broker.port, mqtt_password=SecretStr(hub_password)
+        data_dir=data / "hub",
+        mqtt_port=broker.port,
+        mqtt_password=SecretStr(hub_password),
+        **({"models_dir": models} if models else {}),
     )
     app = create_app(settings, broker_accounts=accounts)
     server = uvicorn.Server(
@@ -123,13 +126,14 @@ def main() -> None:
     parser.add_argument("--video", type=Path)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cache", type=Path, help="camera transcode cache, shared between runs")
+    parser.add_argument("--models", type=Path, help="folder with the person detector model")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for noisy in ("amqtt", "transitions", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    asyncio.run(run(args.data, args.video, args.port or free_port(), args.cache))
+    asyncio.run(run(args.data, args.video, args.port or free_port(), args.cache, args.models))
 
 
 if __name__ == "__main__":

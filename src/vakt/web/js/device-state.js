@@ -29,7 +29,7 @@ export function battery(d) {
 }
 
 export function rssi(d) {
-  const v = pick(d.state || {}, "rssi", "link.rssi", "radio.rssi", "link_rssi") ?? d.rssi;
+  const v = pick(d.state || {}, "rssi", "link.rssi_dbm", "link.rssi", "radio.rssi", "link_rssi") ?? d.rssi;
   return typeof v === "number" ? v : undefined;
 }
 

@@ -64,9 +64,9 @@ function deliver(msg) {
 export async function startNotifications() {
   on("notification", deliver);
   try {
-    const data = await api.get("/api/notifications?unread=true&limit=100");
-    const rows = Array.isArray(data) ? data : data.items || data.notifications || [];
+    const data = await api.get("/api/notifications?unread_only=true&limit=100");
+    const rows = Array.isArray(data) ? data : data.items || [];
     for (const r of rows) seen.add(normalise(r).id);
-    setUnread(rows.filter((r) => !normalise(r).read).length);
+    setUnread(typeof data.unread === "number" ? data.unread : rows.length);
   } catch { /* the notifications API may be absent; toasts still work */ }
 }

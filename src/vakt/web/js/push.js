@@ -22,7 +22,7 @@ export async function subscribePush() {
   if (perm !== "granted") throw new Error("Notifications are blocked for this site.");
   const reg = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
   await navigator.serviceWorker.ready;
-  const { public_key: key } = await api.get("/api/push/vapid-key");
+  const { public_key: key } = await api.get("/api/push/vapid-public-key");
   const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64ToBytes(key) });
   await api.post("/api/push/subscriptions", sub.toJSON());
 }
@@ -31,6 +31,6 @@ export async function unsubscribePush() {
   const reg = await navigator.serviceWorker.getRegistration("/");
   const sub = reg && (await reg.pushManager.getSubscription());
   if (!sub) return;
-  await api.post("/api/push/subscriptions/delete", { endpoint: sub.endpoint }).catch(() => {});
+  await api.del("/api/push/subscriptions", { endpoint: sub.endpoint }).catch(() => {});
   await sub.unsubscribe();
 }

@@ -78,11 +78,12 @@ export default function cameraScreen(d, params) {
   const defense = ctl("active-defense", "siren", "Active defense", async () => {
     try {
       const on = defense.getAttribute("aria-pressed") !== "true";
-      await api.post(`/api/cameras/${d.id}/active-defense`, { on });
+      if (on) await api.post(`/api/cameras/${d.id}/active-defense`, { seconds: 60 });
+      else await api.del(`/api/cameras/${d.id}/active-defense`);
       defense.setAttribute("aria-pressed", String(on));
       toast(on ? "Siren and spotlight on for up to a minute." : "Active defense stopped.", { kind: on ? "alert" : "ok" });
     } catch (err) { toastError(err); }
-  }, { class: "ctl danger", disabled: !can(d, "settings") });
+  }, { class: "ctl danger", disabled: !can(d, "live_view") });
 
   const talk = talkButton(d, { disabled: !can(d, "talk") });
   cleanups.push(talk.destroy);

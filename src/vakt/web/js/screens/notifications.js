@@ -31,7 +31,7 @@ export default function notificationsScreen() {
     const ids = new Set(fetched.map((n) => n.id));
     rows = [...recentNotifications().filter((n) => !ids.has(n.id)), ...fetched];
     render();
-    api.post("/api/notifications/read", { all: true }).catch(() => {});
+    api.post("/api/notifications/read-all").catch(() => {});
   }).catch(() => { rows = recentNotifications(); render(); });
   markAllRead();
   const unsub = onRecent((n) => { rows.unshift(n); render(); markAllRead(); });
