@@ -142,6 +142,7 @@ class CameraDevice:
         """Everything stops: timers, siren, spotlight, active defense, recording."""
         for name in list(self._timers):
             self._cancel_timer(name)
+        self.sd.card.finish_initialize()  # a format under way completes rather than hanging forever
         self.siren_until = self.defense_until = None
         self.spotlight = cmd.SpotlightMode.OFF
         await self.stop_recording()

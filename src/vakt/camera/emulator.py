@@ -281,6 +281,7 @@ class CameraEmulator:
                 await self.device.factory_reset()
             else:
                 log.info("camera restarting")
+            await self.device.shutdown()  # siren, spotlight, active defense and recording end
             self.device.starting = True
             self._dirty.set()
             await self._emit("Restart", {"factory_reset": factory_reset})
