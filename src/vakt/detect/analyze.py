@@ -14,14 +14,16 @@ from vakt.detect.detectors import ModelError
 from vakt.detect.models import find_model
 from vakt.detect.pipeline import Pipeline
 from vakt.detect.types import PersonEvent
-from vakt.detect.video import VideoError, iter_frames
+from vakt.detect.video import VideoError, iter_decoded
 
 
 def analyze_video(video: Path, config: DetectConfig, out: TextIO) -> list[PersonEvent]:
     """Write one JSON line per frame, then one per event; returns the events."""
     pipeline = Pipeline(config)
     events: list[PersonEvent] = []
-    for k, (frame, pts) in enumerate(iter_frames(video)):
+    for k, (decoded, pts) in enumerate(iter_decoded(video)):
+        # only frames the pipeline analyses are converted to BGR
+        frame = decoded.to_ndarray(format="bgr24") if pipeline.due(pts) else None
         result = pipeline.process(frame, pts)
         persons = [[round(v, 1) for v in p.box] + [round(p.score, 3)] for p in result.persons]
         out.write(json.dumps({"frame": k, "pts": round(pts, 4), "persons": persons}) + "\n")

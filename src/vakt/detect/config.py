@@ -44,6 +44,13 @@ class DetectConfig(BaseModel):
         description="C8.2: higher finds smaller, farther people; lower gives fewer false alarms",
     )
     fps: float = Field(5.0, gt=0, le=30, title="Analysis rate", description="frames per second analysed live")
+    tracking_fps: float = Field(
+        1.0,
+        gt=0,
+        le=30,
+        title="Tracking rate",
+        description="detector runs per second while every moving thing is already a tracked person",
+    )
     all_frames: bool = Field(
         False,
         title="Analyse every frame",

@@ -34,7 +34,8 @@ class MotionDetector:
         """Moving regions as boxes in ``frame`` pixels; on the first frame everything is new (whole frame)."""
         h, w = frame.shape[:2]
         scale = self.width / w
-        small = cv2.resize(frame, (self.width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        # linear is several times cheaper than area averaging, and the blur below smooths the aliasing
+        small = cv2.resize(frame, (self.width, max(1, round(h * scale))), interpolation=cv2.INTER_LINEAR)
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
         gray = cv2.GaussianBlur(gray, (5, 5), 0).astype(np.float32)
         if self._background is None or self._background.shape != gray.shape:

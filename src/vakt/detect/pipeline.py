@@ -30,6 +30,16 @@ class FrameResult:
     events: EventUpdate = field(default_factory=EventUpdate)
 
 
+def _centre_inside(inner: Box, outer: np.ndarray, margin: float = 0.25) -> bool:
+    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    mx, my = margin * (outer[2] - outer[0]), margin * (outer[3] - outer[1])
+    return bool(outer[0] - mx <= cx <= outer[2] + mx and outer[1] - my <= cy <= outer[3] + my)
+
+
+# seconds during which motion where the detector just looked (and found only the known people) is trusted
+RECHECK = 0.5
+
+
 class Pipeline:
     """Runs on every decoded frame; analyses only those the settings ask for (C8)."""
 
@@ -41,7 +51,13 @@ class Pipeline:
         self.motion = MotionDetector(
             width=t.motion_width, threshold=t.motion_threshold, min_area=t.min_motion_area
         )
-        self.tracker = Tracker(TrackerConfig(high_score=max(t.score_threshold, 0.45)))
+        # between detector runs a track must survive two missed looks before it is dropped
+        max_coast = max(1.0, 2.0 / config.tracking_fps) if not config.all_frames else 1.0
+        self.tracker = Tracker(TrackerConfig(high_score=max(t.score_threshold, 0.45), max_coast=max_coast))
+        self._coast = 0.0 if config.all_frames else 1 / config.tracking_fps + 1 / config.fps
+        self._last_detect: float | None = None
+        self._last_regions: list[tuple[int, ...]] = []
+        self._last_motion_area = 0.0
         label = "person" if self.detector.finds_people else "motion"
         self.events = PersonEventBuilder(config.event_end_after, self._encode, label=label)
         self._last_analysed: float | None = None
@@ -52,16 +68,23 @@ class Pipeline:
     def motion_only(self) -> bool:
         return not self.detector.finds_people
 
-    def process(self, frame: np.ndarray, pts: float) -> FrameResult:
-        """Feed one BGR frame at stream time ``pts`` (seconds)."""
-        if not self._due(pts):
-            persons = self.tracker.people(pts)
-            result = FrameResult(pts, analysed=False, persons=persons)
-            result.events = self.events.update(pts, persons, None)
-            return result
+    def due(self, pts: float) -> bool:
+        """Whether the frame at ``pts`` will be analysed: callers may skip converting frames that are not."""
+        return self._due(pts)
+
+    def process(self, frame: np.ndarray | None, pts: float) -> FrameResult:
+        """Feed one BGR frame at stream time ``pts`` (seconds); ``None`` for a frame not :meth:`due`."""
+        if frame is None or not self._due(pts):
+            return self._predicted(pts, analysed=False)
         self._last_analysed = pts
         self.frames_analysed += 1
         motion = [] if self.config.all_frames else self.motion.detect(frame)
+        if self._tracked_enough(pts, motion):
+            result = self._predicted(pts, analysed=True)
+            result.motion = motion
+            return result
+        self._last_detect = pts
+        self._last_motion_area = max((box_area(m) for m in motion), default=0.0)
         detections = self._detect(frame, motion)
         if self.motion_only:
             detections = [Detection(b, 1.0) for b in motion]
@@ -73,6 +96,30 @@ class Pipeline:
 
     def finish(self) -> PersonEvent | None:
         return self.events.finish()
+
+    def _predicted(self, pts: float, analysed: bool) -> FrameResult:
+        persons = self.tracker.people(pts, coast=self._coast)
+        result = FrameResult(pts, analysed=analysed, persons=persons)
+        result.events = self.events.update(pts, persons, None)
+        return result
+
+    def _tracked_enough(self, pts: float, motion: list[Box]) -> bool:
+        """Skip the detector when every moving thing is a person tracked and looked at within the tracking
+        interval, or lies where the detector looked a moment ago (``RECHECK`` s) and found nobody new."""
+        if self.config.all_frames or self.motion_only or self._last_detect is None:
+            return False
+        since = pts - self._last_detect + 1e-3
+        tracked = [t.predict(pts) for t in self.tracker.tracks if t.hits >= self.tracker.config.min_hits]
+        looked = [np.asarray(r, dtype=np.float64) for r in self._last_regions] if since < RECHECK else []
+        if since >= 1 / self.config.tracking_fps or not (tracked or looked):
+            return False
+        # a moving blob that grew since the last look may be someone stepping in: look again at once
+        grown = 1.25 * self._last_motion_area
+        return all(
+            any(_centre_inside(m, b) for b in tracked)
+            or (box_area(m) <= grown and any(_centre_inside(m, r, margin=0.0) for r in looked))
+            for m in motion
+        )
 
     def _due(self, pts: float) -> bool:
         if self.config.all_frames or self._last_analysed is None:
@@ -88,13 +135,11 @@ class Pipeline:
             regions: list[tuple[int, ...]] = [(0, 0, w, h)]
         else:
             # people standing still make no motion: keep looking where the tracker last saw them
-            watched = motion + [
-                as_box(t.predict(self._last_analysed or 0.0))
-                for t in self.tracker.tracks
-            ]
+            watched = motion + [as_box(t.predict(self._last_analysed or 0.0)) for t in self.tracker.tracks]
             if not watched:
                 return []
             regions = detection_regions(watched, w, h, min_side=int(self.tuning.region_side * min(h, w)))
+        self._last_regions = regions
         boxes, scores = [], []
         for x1, y1, x2, y2 in regions:
             self.detector_runs += 1

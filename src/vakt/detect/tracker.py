@@ -95,12 +95,14 @@ class Tracker:
         self.tracks = [t for t in self.tracks if pts - t.last_seen <= cfg.max_coast]
         return self.people(pts)
 
-    def people(self, pts: float) -> list[TrackedPerson]:
-        """Confirmed people at ``pts`` (predicted forward for frames that were not analysed)."""
+    def people(self, pts: float, coast: float | None = None) -> list[TrackedPerson]:
+        """Confirmed people at ``pts``, predicted forward for frames the detector did not look at;
+        ``coast``: how long after its last sighting a track is still drawn (default: the config's)."""
         cfg = self.config
+        coast = cfg.show_coast if coast is None else coast
         out = []
         for t in self.tracks:
-            if t.hits < cfg.min_hits or pts - t.last_seen > cfg.show_coast:
+            if t.hits < cfg.min_hits or pts - t.last_seen > coast:
                 continue
             box = t.predict(pts)
             out.append(

@@ -17,6 +17,14 @@ def iter_frames(
     source: str | Path, options: dict[str, str] | None = None
 ) -> Iterator[tuple[np.ndarray, float]]:
     """BGR frames and their pts (seconds from the first frame) of the first video stream."""
+    for frame, t in iter_decoded(source, options):
+        yield frame.to_ndarray(format="bgr24"), t
+
+
+def iter_decoded(
+    source: str | Path, options: dict[str, str] | None = None
+) -> Iterator[tuple[av.VideoFrame, float]]:
+    """Decoded frames (not yet converted to BGR: that costs) and their pts from the first frame."""
     try:
         container = av.open(str(source), options=options or {})
     except (av.FFmpegError, OSError) as exc:
@@ -33,6 +41,6 @@ def iter_frames(
                 known = frame.pts is not None and stream.time_base is not None
                 t = float(frame.pts * stream.time_base) if known else index / rate  # type: ignore[operator]
                 first = t if first is None else first
-                yield frame.to_ndarray(format="bgr24"), t - first
+                yield frame, t - first
         except av.FFmpegError as exc:
             raise VideoError(f"decoding {source} failed: {exc}") from exc

@@ -108,7 +108,8 @@ class CameraAnalysis:
                     self.error = None
                 assert origin is not None
                 t = pts - first_pts
-                result = pipeline.process(frame.to_ndarray(format="bgr24"), t)
+                image = frame.to_ndarray(format="bgr24") if pipeline.due(t) else None
+                result = pipeline.process(image, t)
                 self.frames += 1
                 if _worth_telling(result):
                     future = asyncio.run_coroutine_threadsafe(
