@@ -108,6 +108,8 @@ def test_multicast_transport_is_461_and_unknown_method_501(client: RawRtspClient
     url = f"rtsp://127.0.0.1:{client.port}/live/trackID=0"
     assert client.request("SETUP", url, {"Transport": "RTP/AVP;multicast"}).status == 461
     assert client.request("RECORD", url).status == 501
+    unsupported = client.request("DESCRIBE", url, {"Require": "com.example.magic"})
+    assert unsupported.status == 551 and unsupported.headers["unsupported"] == "com.example.magic"
 
 
 @pytest.mark.parametrize(
@@ -276,5 +278,5 @@ def test_fuzzed_requests_never_crash_or_hang_the_server(cars_camera: ThreadedCam
         sock.close()
     if reply:
         assert reply.startswith(b"RTSP/1.0 "), reply[:80]
-        assert int(reply[9:12]) in (200, 400, 401, 404, 413, 454, 455, 461, 501, 505)
+        assert int(reply[9:12]) in (200, 400, 401, 404, 413, 454, 455, 459, 461, 501, 505, 551)
     still_serves(cars_camera)

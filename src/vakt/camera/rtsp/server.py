@@ -35,6 +35,7 @@ REASONS = {
     461: "Unsupported Transport",
     500: "Internal Server Error",
     501: "Not Implemented",
+    551: "Option Not Supported",
     503: "Service Unavailable",
     505: "RTSP Version Not Supported",
 }
@@ -268,6 +269,8 @@ class RtspServer:
         handler = handlers.get(request.method)
         if handler is None:
             return Response(501, {"Public": PUBLIC})
+        if "require" in request.headers:  # RFC 2326 12.32: we support no extension option
+            return Response(551, {"Unsupported": request.headers["require"]})
         auth = self.auth
         credentials = request.headers.get("authorization")
         if request.method != "OPTIONS" and auth and not auth.check(credentials, request.method):
