@@ -62,7 +62,12 @@ def naive_scores(probe: fp.Points, gallery: fp.Gallery) -> np.ndarray:
 
 
 def run(
-    n_fingers: int, probes: int, identify: int, seed: int = 2024, progress: Progress | None = None
+    n_fingers: int,
+    probes: int,
+    identify: int,
+    seed: int = 2024,
+    progress: Progress | None = None,
+    loop_probes: int = 50,
 ) -> Figures:
     n_fingers = max(BLOCK, n_fingers - n_fingers % BLOCK)
     fingers = [fp.Finger.from_name(f"bench-{seed}-{i}") for i in range(n_fingers)]
@@ -107,9 +112,13 @@ def run(
         f.identify_correct += int(scores.argmax() == i and scores[i] >= fp.MATCH_THRESHOLD)
         if progress and task is not None:
             progress.advance(task)
-    task = progress.add_task("baseline: per-template loop", total=min(50, n_fingers)) if progress else None
+    task = (
+        progress.add_task("baseline: per-template loop", total=min(loop_probes, n_fingers))
+        if progress
+        else None
+    )
     singles = [[fp.Gallery([t]) for t in templates[:BLOCK]]]
-    for finger in fingers[: min(50, n_fingers)]:
+    for finger in fingers[: min(loop_probes, n_fingers)]:
         probe = sensor.capture(finger)
         t0 = time.perf_counter()
         for g in singles[0]:

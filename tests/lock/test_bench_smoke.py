@@ -15,7 +15,7 @@ def test_bench_fingerprint_runs_with_tiny_sizes() -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
-    figures = module.run(50, probes=1, identify=2)
+    figures = module.run(50, probes=1, identify=2, loop_probes=2)
     assert figures.impostor_comparisons == 50 * 49 + 2 * 49
     assert len(figures.genuine) == 50 and figures.loop_ms
     text = module.report(figures)
