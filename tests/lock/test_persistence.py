@@ -36,6 +36,7 @@ def test_L14_3_kill_9_mid_write_leaves_old_or_new_state(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
     rng = random.Random(1403)
     last = 0
+    torn = 0
     for _ in range(40):
         proc = ctx.Process(target=_writer, args=(str(path), last))
         proc.start()
@@ -43,6 +44,7 @@ def test_L14_3_kill_9_mid_write_leaves_old_or_new_state(tmp_path: Path) -> None:
         assert proc.pid is not None
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
+        torn += bool(list(tmp_path.glob(".lock.json.*.tmp")))  # killed with a write under way
         if not path.exists():
             continue  # killed before the first write completed: nothing, never a half file
         memory = FileStore(path).load()  # raises CorruptStateError on a torn write
@@ -51,6 +53,7 @@ def test_L14_3_kill_9_mid_write_leaves_old_or_new_state(tmp_path: Path) -> None:
         assert not list(tmp_path.glob("*.tmp"))  # loading swept away a cut-short temporary file
         last = memory.failed_attempts
     assert last > 0
+    assert torn > 0, "no kill landed mid-write; the test proved nothing"
 
 
 def test_L14_3_garbage_state_file_is_moved_aside_and_lock_starts_fresh(tmp_path: Path) -> None:
