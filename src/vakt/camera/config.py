@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,7 +31,9 @@ class CameraConfig(BaseModel):
     mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_password: str | None = Field(None, description="default: derived from the verification code")
     data_dir: Path = Field(Path("camera-data"), description="SD card, speaker recordings, settings, cache")
-    cache: Path | None = Field(None, description="transcode cache; default data_dir/cache (shareable)")
+    cache: Path | None = Field(
+        None, description="start-up transcodes; default $VAKT_CACHE_DIR or ~/.cache/vakt/camera (shared)"
+    )
     sd_capacity_mb: int = Field(256, ge=1, le=1024 * 1024, description="emulated micro SD card size")
     sd_inserted: bool = True
     boot_seconds: float = Field(1.0, ge=0, le=60, description="time spent starting up (LED solid red)")
@@ -38,4 +41,10 @@ class CameraConfig(BaseModel):
 
     @property
     def cache_dir(self) -> Path:
-        return self.cache if self.cache is not None else self.data_dir / "cache"
+        """Transcodes are keyed by source path, size and mtime, so one cache serves every camera."""
+        if self.cache is not None:
+            return self.cache
+        if os.environ.get("VAKT_CACHE_DIR"):
+            return Path(os.environ["VAKT_CACHE_DIR"]) / "camera"
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return base / "vakt" / "camera"

@@ -3,8 +3,12 @@ generated scene, each loaded once into memory as a :class:`Clip` that the live s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -115,6 +119,18 @@ def load_clip(path: Path) -> Clip:
     return Clip(path.name, video, audio, shifted, end - start)
 
 
+@contextlib.contextmanager
+def _atomic_output(dst: Path) -> Iterator[Path]:
+    """A private file beside ``dst``, renamed onto it only when complete (removed on failure), so
+    two processes preparing the same file never share a half-written one."""
+    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp.mp4")
+    try:
+        yield tmp
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _cache_key(path: Path, *parts: object) -> str:
     stat = path.stat()
     text = "|".join(str(p) for p in (path.resolve(), stat.st_size, stat.st_mtime_ns, *parts))
@@ -123,8 +139,7 @@ def _cache_key(path: Path, *parts: object) -> str:
 
 def transcode_h264(src: Path, dst: Path, scale: float = 1.0, flip: bool = False) -> Path:
     """Encode ``src``'s video once to H.264 (libx264, no B-frames, 2 s GOP) at ``scale``; audio dropped."""
-    tmp = dst.with_suffix(".tmp.mp4")
-    with av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
+    with _atomic_output(dst) as tmp, av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
         vin = inp.streams.video[0]
         fps = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1000)
         width = max(16, int(vin.codec_context.width * scale) // 2 * 2)
@@ -133,15 +148,15 @@ def transcode_h264(src: Path, dst: Path, scale: float = 1.0, flip: bool = False)
         vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
         vout.options = {"preset": "ultrafast", "bf": "0", "g": str(max(1, round(2 * fps)))}
         for index, frame in enumerate(inp.decode(vin)):
-            image: np.ndarray = frame.to_ndarray(format="bgr24", width=width, height=height)
+            new = frame.reformat(width=width, height=height, format="yuv420p")
             if flip:
-                image = np.ascontiguousarray(image[::-1, ::-1])
-            new = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+                image: np.ndarray = new.to_ndarray(format="bgr24")
+                new = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[::-1, ::-1]), format="bgr24")
+                new = new.reformat(format="yuv420p")
             new.pts = index
             new.time_base = 1 / fps
             out.mux(vout.encode(new))
         out.mux(vout.encode(None))
-    tmp.replace(dst)
     return dst
 
 
@@ -168,8 +183,7 @@ def _scene_frame(index: int, width: int, height: int, fps: int) -> np.ndarray:
 def generate_scene(dst: Path, size: tuple[int, int] = GENERATED_SIZE, fps: int = GENERATED_FPS) -> Path:
     """Encode the synthetic scene once to an H.264 MP4 (looped seamlessly by the live stream)."""
     width, height = size
-    tmp = dst.with_suffix(".tmp.mp4")
-    with av.open(str(tmp), "w") as out:
+    with _atomic_output(dst) as tmp, av.open(str(tmp), "w") as out:
         vout = out.add_stream("libx264", rate=fps)
         vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
         vout.options = {"preset": "ultrafast", "bf": "0", "g": str(2 * fps)}
@@ -180,7 +194,6 @@ def generate_scene(dst: Path, size: tuple[int, int] = GENERATED_SIZE, fps: int =
             frame.time_base = Fraction(1, fps)
             out.mux(vout.encode(frame))
         out.mux(vout.encode(None))
-    tmp.replace(dst)
     return dst
 
 
