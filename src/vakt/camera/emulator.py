@@ -67,7 +67,13 @@ class CameraEmulator:
     async def start(self) -> None:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        self.files = await asyncio.to_thread(prepare_sources, cfg.video, cfg.cache_dir)
+        cache = cfg.cache_dir
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("cache %s not writable (%s): using %s", cache, exc, cfg.data_dir / "cache")
+            cache = cfg.data_dir / "cache"
+        self.files = await asyncio.to_thread(prepare_sources, cfg.video, cache)
         main, sub = await asyncio.gather(
             asyncio.to_thread(load_clip, self.files.main), asyncio.to_thread(load_clip, self.files.sub)
         )
