@@ -109,3 +109,9 @@ def test_jammed_bolt_raises_lock_jammed_and_stays_put(lock: Lock, clock: ManualC
     out = lock.set_bolt_jammed(False)
     assert not out.alarms and out.events[0].model_dump()["active"] is False
     assert lock.remote_unlock().motor == MotorState.UNLOCKED
+
+
+def test_every_prompt_has_words() -> None:
+    from vakt.lock.types import PROMPT_TEXT, Prompt
+
+    assert set(PROMPT_TEXT) == set(Prompt)

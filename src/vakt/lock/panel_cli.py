@@ -13,6 +13,7 @@ from vakt.lock.inputs import INPUTS, apply_input
 from vakt.lock.outputs import Output
 from vakt.lock.persistence import FileStore
 from vakt.lock.remote import Lock
+from vakt.lock.types import PROMPT_TEXT
 
 HELP = """\
 3571#            keys (any of 0-9 * #; a sleeping keypad wakes on the first key or on 'touch')
@@ -98,6 +99,8 @@ class PanelSession:
         if out.alarms:
             parts.append("[red]ALARM " + ", ".join(out.alarms) + "[/]")
         self.console.print(" | ".join(parts))
+        if out.prompts:
+            self.console.print("  " + " ".join(f"“{PROMPT_TEXT[p]}”" for p in out.prompts), style="italic")
         for e in out.events:
             self.console.print(f"  event {e.type}: {e.to_protocol_data()}", style="dim", markup=False)
 
