@@ -30,7 +30,7 @@ export const KIND_TITLES = {
 };
 
 export function normalise(msg) {
-  const n = msg.notification || msg.data || msg;
+  const n = msg.notification || msg;
   const kind = n.kind || n.type_ || n.category || n.event || "alert";
   return {
     id: n.id ?? msg.id,

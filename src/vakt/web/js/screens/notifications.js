@@ -31,6 +31,7 @@ export default function notificationsScreen() {
     const ids = new Set(fetched.map((n) => n.id));
     rows = [...recentNotifications().filter((n) => !ids.has(n.id)), ...fetched];
     render();
+    markAllRead();
     api.post("/api/notifications/read-all").catch(() => {});
   }).catch(() => { rows = recentNotifications(); render(); });
   markAllRead();
