@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import random
@@ -9,11 +10,12 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.lock.conftest import add_code, open_menu, press, wake
-from vakt.lock import FileStore, Lock, ManualClock, MotorState
+from vakt.lock import CredentialType, FileStore, InMemoryStore, Lock, ManualClock, MotorState, RemoteError
 from vakt.lock.persistence import LockMemory, load_or_recover
 
 
@@ -90,3 +92,48 @@ def test_L14_3_any_garbage_gives_a_working_lock(tmp_path: Path, garbage: bytes) 
     assert FileStore(path).load() is not None  # a readable memory is in place afterwards
     for p in path.parent.iterdir():
         p.unlink()
+
+
+class FlakyStore(InMemoryStore):
+    """Non-volatile memory that refuses writes while ``full`` (a full disk / worn-out flash)."""
+
+    full = False
+
+    def save(self, memory: LockMemory) -> None:
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().save(memory)
+
+
+def test_L14_3_full_disk_undoes_the_change_and_says_so() -> None:
+    clock = ManualClock()
+    store = FlakyStore()
+    lock = Lock(clock, store)
+    open_menu(lock)
+    add_code(lock, "123456")
+    store.full = True
+    out = add_code(lock, "654321")
+    assert "storage_error" in out.prompts and not out.events
+    assert lock.state().counts[CredentialType.PIN] == 1 and lock.state().storage_error
+    assert lock.menu is not None  # back in the menu, nothing half-done
+    with pytest.raises(RemoteError, match="could not store it"):
+        lock.add_credential(CredentialType.CARD, "04A1B2C3")
+    assert lock.state().counts[CredentialType.RFID] == 0
+    store.full = False
+    assert add_code(lock, "654321").display.text == "2"
+    assert lock.state().storage_error is None
+    assert Lock(clock, store).state().counts[CredentialType.PIN] == 2
+
+
+def test_L10_3_full_disk_never_cancels_a_lockout() -> None:
+    clock = ManualClock()
+    store = FlakyStore()
+    lock = Lock(clock, store)
+    open_menu(lock)
+    add_code(lock, "123456")
+    press(lock, "*")
+    store.full = True
+    for _ in range(5):
+        press(lock, "000000#")
+    assert lock.locked_out  # held in RAM even though flash refused the count
+    assert "locked_out" in press(lock, "123456#").prompts

@@ -8,8 +8,10 @@ the instant they were due. Non-volatile memory is the injected store.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Literal
+from collections.abc import Callable
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from vakt.lock import fingerprint
 from vakt.lock.clock import Clock
@@ -27,7 +29,7 @@ from vakt.lock.events import (
 )
 from vakt.lock.menu import Menu
 from vakt.lock.outputs import Display, Output
-from vakt.lock.persistence import InMemoryStore, MemoryStore, load_or_recover
+from vakt.lock.persistence import CorruptStateError, InMemoryStore, MemoryStore, load_or_recover
 from vakt.lock.types import (
     DATA_TYPE_OF,
     DEAD_BATTERY_V,
@@ -51,6 +53,29 @@ from vakt.lock.types import (
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+CoreT = TypeVar("CoreT", bound="LockCore")
+
+
+class StorageFault(RuntimeError):
+    """The non-volatile memory could not be written (e.g. disk full); the change was undone."""
+
+
+def physical_input(
+    method: Callable[Concatenate[CoreT, P], Output],
+) -> Callable[Concatenate[CoreT, P], Output]:
+    """An input whose change cannot be stored is undone and answered with ``storage_error``."""
+
+    @functools.wraps(method)
+    def wrapper(self: CoreT, *args: P.args, **kwargs: P.kwargs) -> Output:
+        try:
+            return method(self, *args, **kwargs)
+        except StorageFault as exc:
+            return self.rollback(exc)
+
+    return wrapper
+
+
 Timer = Literal["lockout", "tamper", "relock", "idle"]
 
 
@@ -62,6 +87,7 @@ class LockCore:
         self.store: MemoryStore = store if store is not None else InMemoryStore()
         self.sensor = fingerprint.Sensor(sensor_seed)
         self.recovered_from: str | None = None
+        self.storage_error: str | None = None
         self.motor = MotorState.LOCKED
         self.batteries_in = True
         self.battery_voltage = 6.0
@@ -169,7 +195,35 @@ class LockCore:
             self._out.key_tone = True
 
     def save(self) -> None:
-        self.store.save(self.memory)
+        """Write the memory; a failed write raises StorageFault (the input is then undone, see rollback)."""
+        try:
+            self.store.save(self.memory)
+        except OSError as exc:
+            log.error("lock memory write failed: %s", exc)
+            raise StorageFault(str(exc)) from exc
+        self.storage_error = None
+
+    def save_quietly(self) -> None:
+        """Write counters and modes; if flash fails they still hold in RAM (a full disk opens no lockout)."""
+        try:
+            self.save()
+        except StorageFault as exc:
+            self.storage_error = str(exc)
+
+    def rollback(self, exc: StorageFault) -> Output:
+        """Undo an input whose change could not be stored: memory back to what flash holds, a clear prompt."""
+        try:
+            self.memory = self.store.load() or self.memory
+        except CorruptStateError:
+            log.exception("lock memory unreadable during rollback")
+        self._out.events.clear()
+        self._out.prompts.clear()
+        if self.menu is not None:
+            self.menu.after_fault()
+        self.display = Display(lit=self.awake)
+        self.storage_error = str(exc)
+        self.say(Prompt.STORAGE_ERROR)
+        return self._end()
 
     # -- timers -------------------------------------------------------------------------------
     def _due(self) -> list[tuple[float, Timer]]:
@@ -194,7 +248,7 @@ class LockCore:
         if timer == "lockout":  # L10.2: after exactly the disable time the count starts over
             self.memory.lockout_until = None
             self.memory.failed_attempts = 0
-            self.save()
+            self.save_quietly()
             self.emit(DoorLockAlarm(ts=due, alarm_code=AlarmCode.WrongCodeEntryLimit, active=False))
         elif timer == "tamper":
             self.tamper_until = None
@@ -284,7 +338,7 @@ class LockCore:
         if self.memory.operating_mode == mode:
             return
         self.memory.operating_mode = mode
-        self.save()
+        self.save_quietly()
         self.emit(OperatingModeChanged(ts=self.now, operating_mode=mode, operation_source=source))
 
     # -- verification (L8, L10.2, L11) --------------------------------------------------------
@@ -321,13 +375,13 @@ class LockCore:
             self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.WrongCodeEntryLimit))
             self.menu = None
             log.warning("lockout after %d failed verifications", mem.failed_attempts)
-        self.save()  # L10.3: the count survives a power cycle
+        self.save_quietly()  # L10.3: the count survives a power cycle
 
     def verification_succeeded(self) -> None:
         self.sound(Sound.SUCCESS)
         if self.memory.failed_attempts:
             self.memory.failed_attempts = 0
-            self.save()
+            self.save_quietly()
 
     def verify_outside(self, kind: CredentialType, found: Credential | None) -> None:
         """A fingerprint, code or card at the outside panel, outside the menu (L8.1, L11)."""
@@ -354,7 +408,7 @@ class LockCore:
         self.verification_succeeded()
         if found.max_uses is not None:
             found.uses += 1
-            self.save()
+            self.save_quietly()
         if mode == OperatingMode.Passage:  # L11.1: a verification at the lock ends normally-open
             self.set_mode(OperatingMode.Normal, source)
             moved = self._drive(MotorState.LOCKED, source, credential=found)

@@ -85,6 +85,14 @@ class Menu:
         elif self.step == Step.ADD_CARD:
             self._add_card(uid)
 
+    def after_fault(self) -> None:
+        """A setting whose change could not be stored: back to the menu, nothing half-done kept."""
+        self.digits = ""
+        self.captures = []
+        self.first_code = ""
+        if self.step != Step.VERIFY_ADMIN:
+            self.step = Step.SETTING
+
     # -- keys ---------------------------------------------------------------------------------
     def _star(self) -> None:
         self.digits = ""

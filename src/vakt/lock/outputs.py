@@ -86,3 +86,4 @@ class LockState(BaseModel):
     display: Display
     last_prompts: list[Prompt]
     recovered_from: str | None = Field(None, description="why the memory was reset at boot, if it was")
+    storage_error: str | None = Field(None, description="the last failed memory write, until one succeeds")

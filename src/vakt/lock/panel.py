@@ -6,7 +6,7 @@ import numpy as np
 
 from vakt.lock import fingerprint
 from vakt.lock.events import Doorbell, DoorLockAlarm, PairingMode
-from vakt.lock.firmware import LockCore
+from vakt.lock.firmware import LockCore, physical_input
 from vakt.lock.outputs import Display, Output
 from vakt.lock.types import (
     FACTORY_RESET_HOLD_S,
@@ -34,6 +34,7 @@ class PanelLock(LockCore):
             self.touched()
         return self._end()
 
+    @physical_input
     def press_key(self, key: str) -> Output:
         """One key, 0-9, * or #. A sleeping keypad only wakes; the key itself is not taken (L3.1)."""
         if key not in KEYS or len(key) != 1:
@@ -67,6 +68,7 @@ class PanelLock(LockCore):
         """Convenience: each character of ``keys`` pressed in turn."""
         return [self.press_key(k) for k in keys]
 
+    @physical_input
     def place_finger(self, finger: fingerprint.Finger | fingerprint.Points) -> Output:
         """A finger on the sensor (the sensor turns a Finger into a noisy sample, L15.1); wakes the lock."""
         sample = self.sensor.capture(finger) if isinstance(finger, fingerprint.Finger) else np.asarray(finger)
@@ -80,6 +82,7 @@ class PanelLock(LockCore):
                 self.verify_outside(CredentialType.Fingerprint, found)
         return self._end()
 
+    @physical_input
     def present_card(self, uid: str) -> Output:
         """A card held to the reader area; wakes the lock."""
         self._begin()

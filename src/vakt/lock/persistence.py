@@ -134,9 +134,16 @@ def load_or_recover(store: MemoryStore) -> tuple[LockMemory, str | None]:
             reason += f"; moved aside to {kept.name}"
         log.error("lock memory unreadable, starting factory-fresh: %s", reason)
         fresh = LockMemory()
-        store.save(fresh)
+        _try_save(store, fresh)
         return fresh, reason
     if memory is None:
         memory = LockMemory()
-        store.save(memory)
+        _try_save(store, memory)
     return memory, None
+
+
+def _try_save(store: MemoryStore, memory: LockMemory) -> None:
+    try:
+        store.save(memory)
+    except OSError as exc:  # the lock still runs from RAM; the next successful write catches up
+        log.error("cannot write lock memory at boot: %s", exc)

@@ -11,6 +11,7 @@ from typing import Any
 
 from vakt.lock.credentials import CredentialError
 from vakt.lock.events import LockEvent, LockUserChange
+from vakt.lock.firmware import StorageFault
 from vakt.lock.outputs import CredentialInfo, LockState, Output
 from vakt.lock.panel import PanelLock
 from vakt.lock.types import (
@@ -40,6 +41,14 @@ class Lock(PanelLock):
             self.refuse(OperationSource.Remote, OperationError.InsufficientBattery, f"{what}: batteries dead")
             self._end()
             raise RemoteError(f"{what} refused: the lock has no power (batteries dead, L10.4)")
+
+    def _commit(self, what: str) -> None:
+        """Store a remote change; if flash refuses, undo it and tell the gateway (nothing half-done)."""
+        try:
+            self.save()
+        except StorageFault as exc:
+            self.rollback(exc)
+            raise RemoteError(f"{what} failed: the lock could not store it ({exc}); nothing changed") from exc
 
     def remote_unlock(self) -> Output:
         """Unlock from the app (Matter UnlockDoor, source Remote); refused in privacy mode (L11.2)."""
@@ -80,7 +89,7 @@ class Lock(PanelLock):
         self._begin()
         self._remote_ready("volume")
         self.memory.settings.volume = Volume(volume)
-        self.save()
+        self._commit("volume")
         return self._end()
 
     def add_credential(
@@ -126,7 +135,7 @@ class Lock(PanelLock):
         except (CredentialError, ValueError) as exc:
             self._end()
             raise RemoteError(str(exc).splitlines()[0]) from exc
-        self.save()
+        self._commit("add credential")
         self._user_change(kind, DataOperationType.Add, stored.index)
         self._end()
         return stored.index
@@ -145,7 +154,7 @@ class Lock(PanelLock):
             and (self.menu.verified_by.credential_type, self.menu.verified_by.index) == (kind, index)
         ):
             self.close_menu(Prompt.MENU_CLOSED)  # the session's own verification is gone
-        self.save()
+        self._commit("delete credential")
         self._user_change(kind, DataOperationType.Clear, index)
         self._end()
 
@@ -174,14 +183,16 @@ class Lock(PanelLock):
         ok = self.pairing
         if ok:
             self.memory.paired = True
-            self.save()
+            self._commit("pairing")
             self.leave_pairing()
         self._end()
         return ok
 
     def unpair(self) -> None:
+        self._begin()
         self.memory.paired = False
-        self.save()
+        self._commit("unpair")
+        self._end()
 
     def drain_events(self) -> list[LockEvent]:
         """Events raised since the last call, oldest first (the gateway relays them, G7)."""
@@ -214,4 +225,5 @@ class Lock(PanelLock):
             display=self.display.model_copy(),
             last_prompts=list(self._last_prompts),
             recovered_from=self.recovered_from,
+            storage_error=self.storage_error,
         )

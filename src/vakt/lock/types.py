@@ -45,6 +45,7 @@ class Prompt(StrEnum):
     INITIALIZED = "initialized"
     MENU_CLOSED = "menu_closed"
     BOLT_JAMMED = "bolt_jammed"
+    STORAGE_ERROR = "storage_error"
 
 
 class MotorState(StrEnum):
@@ -226,4 +227,5 @@ PROMPT_TEXT: dict[Prompt, str] = {
     Prompt.INITIALIZED: "Initialized.",
     Prompt.MENU_CLOSED: "Menu closed.",
     Prompt.BOLT_JAMMED: "The bolt is blocked.",
+    Prompt.STORAGE_ERROR: "Could not save. Nothing was changed.",
 }
