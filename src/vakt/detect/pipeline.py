@@ -53,7 +53,12 @@ class Pipeline:
         )
         # between detector runs a track must survive two missed looks before it is dropped
         max_coast = max(1.0, 2.0 / config.tracking_fps) if not config.all_frames else 1.0
-        self.tracker = Tracker(TrackerConfig(high_score=max(t.score_threshold, 0.45), max_coast=max_coast))
+        # analysing every frame, a box is drawn only briefly (0.1 s) after its last sighting: longer
+        # coasting adds more wrong boxes than right ones (bench/bench_detection.py, TUD-Stadtmitte)
+        show_coast = 0.1 if config.all_frames else 0.3
+        self.tracker = Tracker(
+            TrackerConfig(high_score=max(t.score_threshold, 0.45), max_coast=max_coast, show_coast=show_coast)
+        )
         self._coast = 0.0 if config.all_frames else 1 / config.tracking_fps + 1 / config.fps
         self._last_detect: float | None = None
         self._last_regions: list[tuple[int, ...]] = []
