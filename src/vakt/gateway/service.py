@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sqlite3
 import ssl
 import time
@@ -21,7 +22,7 @@ from vakt.gateway.led import GatewayPanel
 from vakt.gateway.outbox import Outbox
 from vakt.gateway.radio import Placement, RadioLink
 from vakt.gateway.relay import LockRelay
-from vakt.protocol.client import CommandError, DeviceClient
+from vakt.protocol.client import CommandError, DeviceClient, cancel_and_wait
 from vakt.protocol.credentials import device_password
 from vakt.protocol.messages import Command, Event
 
@@ -58,6 +59,7 @@ class Gateway:
         self._task: asyncio.Task[None] | None = None
         self._last_state: dict[str, Any] = {}
         self._prompts_seen = 0
+        self._stopping = asyncio.Event()
 
     def _first_boot(self, config: GatewayConfig) -> None:
         if self.memory.initialised:
@@ -82,19 +84,24 @@ class Gateway:
         self.panel.power_on(self.clock())
         log.info("gateway %s powered on (data in %s)", self.config.serial, self.config.data_dir)
         sender = asyncio.create_task(self._send_outbox(), name=f"{self.config.serial}-outbox")
+        self._stopping.clear()
         try:
-            while True:
+            while not self._stopping.is_set():
                 try:
                     await self._step()
                 except Exception:  # a device keeps running; the traceback says what went wrong
                     log.exception("gateway %s: tick failed", self.config.serial)
-                await asyncio.sleep(self.config.tick_interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.config.tick_interval)
         finally:
-            sender.cancel()
+            await cancel_and_wait(sender)
             await self._stop_client()
-            await asyncio.gather(sender, return_exceptions=True)
             self.outbox.close()
             log.info("gateway %s stopped", self.config.serial)
+
+    def request_stop(self) -> None:
+        """Ask a running gateway to stop after the current tick (safe from a signal handler)."""
+        self._stopping.set()
 
     async def start(self) -> None:
         if self._task is None:
@@ -103,11 +110,12 @@ class Gateway:
     async def stop(self, timeout: float = 20.0) -> None:
         """Stop and wait (bounded) for a clean goodbye: ``offline`` published, outbox closed."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=timeout)
-            if not done:
-                log.error("gateway %s did not stop within %.0f s", self.config.serial, timeout)
+        if task is None:
+            return
+        self._stopping.set()  # a flag, not a cancellation: the clean-up runs undisturbed
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done and not await cancel_and_wait(task, 5):
+            log.error("gateway %s did not stop within %.0f s", self.config.serial, timeout)
 
     async def __aenter__(self) -> Gateway:
         await self.start()
@@ -147,8 +155,7 @@ class Gateway:
     async def _stop_client(self) -> None:
         task, self._client_task = self._client_task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     async def _publish_state(self, serial: str, state: dict[str, Any]) -> None:
         if self._last_state.get(serial) != state:
@@ -338,6 +345,9 @@ class Gateway:
 
 
 async def run_forever(config: GatewayConfig) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly (``offline`` published, outbox closed)."""
     gateway = Gateway(config)
-    with contextlib.suppress(asyncio.CancelledError):
-        await gateway.run()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, gateway.request_stop)
+    await gateway.run()

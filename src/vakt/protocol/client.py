@@ -39,6 +39,20 @@ class DeviceOffline(ConnectionError):
     """The device is not connected to the broker right now."""
 
 
+async def cancel_and_wait(task: asyncio.Future[Any], timeout: float = 20.0, every: float = 3.0) -> bool:
+    """Cancel ``task`` and wait for it to end; True when it ended within ``timeout``.
+
+    The cancellation is repeated: on Python 3.11 ``asyncio.wait_for`` (used inside aiomqtt) can
+    swallow a cancellation that arrives just as the awaited operation completes.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not task.done() and loop.time() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(every, max(0.0, deadline - loop.time())))
+    return task.done()
+
+
 def _id_of(payload: bytes) -> str | None:
     """The id of a command that failed validation, when one can still be read from it."""
     try:
