@@ -32,6 +32,7 @@ def camera(
     mqtt_port: int = typer.Option(1883, "--mqtt-port"),
     mqtt_password: str | None = typer.Option(None, "--mqtt-password", help="default: derived from the code"),
     data: Path = typer.Option(Path("camera-data"), "--data", help="SD card, speaker files, settings, cache"),
+    motion: bool = typer.Option(True, "--motion/--no-motion", help="own motion detection, SD clips (C4.3)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Run an emulated security camera: rtsp://admin:<code>@HOST:PORT/live (and /sub)."""
@@ -46,6 +47,7 @@ def camera(
             serial=serial, code=code, video=video, host=host, public_host=public_host, rtsp_port=rtsp_port,
             http_port=http_port,
             mqtt_host=mqtt_host, mqtt_port=mqtt_port, mqtt_password=mqtt_password, data_dir=data,
+            motion_detection=motion,
         )  # fmt: skip
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -36,6 +36,9 @@ class CameraConfig(BaseModel):
     )
     sd_capacity_mb: int = Field(256, ge=1, le=1024 * 1024, description="emulated micro SD card size")
     sd_inserted: bool = True
+    motion_detection: bool = Field(
+        False, description="the camera's own motion detection on the sub-stream, recording to the card (C4.3)"
+    )
     boot_seconds: float = Field(1.0, ge=0, le=60, description="time spent starting up (LED solid red)")
     sd_format_seconds: float = Field(1.0, ge=0, le=60, description="time spent initializing a card")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from vakt.camera.speaker import Speaker
 log = logging.getLogger(__name__)
 
 RESET_HOLD_SECONDS = 3.5  # "about 4 s" (C2.1): a hold of at least 3.5 s counts
+MOTION_CLIP_SECONDS = 10.0  # a motion clip runs until this long after the last motion seen
 
 
 class CommandRefused(Exception):
@@ -61,6 +63,8 @@ class CameraDevice:
         self.defense_until: datetime | None = None
         self.recorder: ClipRecorder | None = None
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._motion_until = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
         self.on_change: Callable[[], None] = lambda: None
 
     # ---- persistence -------------------------------------------------------------------------------
@@ -312,6 +316,28 @@ class CameraDevice:
         self.setup_mode = False
         await self.emit("NetworkJoined", {"ssid": a.ssid})
         return {"ssid": a.ssid}
+
+    # ---- motion (C4.3) -----------------------------------------------------------------------------
+    def motion_seen(self) -> None:
+        """The camera's own motion detection saw motion: record it to the card when so set (C4.3)."""
+        if not self.powered:
+            return
+        now = time.monotonic()
+        new_episode = now > self._motion_until
+        self._motion_until = now + MOTION_CLIP_SECONDS
+        if self.recorder is not None and self.recorder.reason == "motion":
+            self._timer("record", MOTION_CLIP_SECONDS, self._record_timeout)  # keep recording
+        if new_episode:
+            task = asyncio.create_task(self._motion_started(), name="camera-motion")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _motion_started(self) -> None:
+        recording = False
+        if self.settings.motion_recording and self.recorder is None:
+            recording = await self._try_record("motion", MOTION_CLIP_SECONDS)
+        await self.emit("Motion", {"recording": recording or self.recorder is not None})
+        self._changed()
 
     # ---- physical inputs ---------------------------------------------------------------------------
     async def panel_input(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from vakt.camera.config import CameraConfig
 from vakt.camera.device import CameraDevice, CommandRefused
 from vakt.camera.http import HttpServer
 from vakt.camera.live import LiveStream
+from vakt.camera.motion import watch_motion
 from vakt.camera.rtsp.auth import Authenticator
 from vakt.camera.rtsp.server import RtspServer
 from vakt.camera.settings import CameraSettings
@@ -90,6 +91,13 @@ class CameraEmulator:
             self.http = HttpServer(self, cfg.host, cfg.http_port)
             await self.http.start()
         self._publisher = asyncio.create_task(self._publish_states(), name="camera-state")
+        if cfg.motion_detection:
+            device = self._device
+            self._spawn(
+                watch_motion(
+                    self.streams["sub"], lambda: device.settings.detection_sensitivity, device.motion_seen
+                )
+            )
         self._start_mqtt()
         self._spawn(self._boot())
         log.info("camera %s up: %s", cfg.serial, self.rtsp_url("live"))
@@ -121,7 +129,12 @@ class CameraEmulator:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("camera task %s failed", task.get_name(), exc_info=task.exception())
 
     # ---- MQTT link ---------------------------------------------------------------------------------
     def _start_mqtt(self) -> None:
