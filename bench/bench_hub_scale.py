@@ -7,7 +7,7 @@ Baseline measured in the same run: a plain aiomqtt subscriber counting the same 
 own delivery throughput). Then the hub's real ingest path (``HubMqtt``: validation,
 de-duplication, batched inserts, hooks) stores the burst in SQLite (and PostgreSQL when reachable):
 sustained events/s, the ratio to the raw broker, and p50/p99 latency from publish to stored, under
-the full burst and at half that rate.
+events published live at a realistic rate (``--live-rate``, default: each device one event per 10 s).
 
     .venv/bin/python bench/bench_hub_scale.py [--gateways 1000] [--events 20000] [--db sqlite,postgresql]
 """
@@ -161,6 +161,7 @@ async def raw_broker(port: int, gateways: int, publisher_count: int, count: int)
     reconnects and counts: the same procedure the hub goes through below.
     """
     expected = count // publisher_count * publisher_count
+    identifier = f"bench-raw-{uuid.uuid4().hex[:8]}"
 
     def client() -> aiomqtt.Client:
         return aiomqtt.Client(
@@ -168,7 +169,7 @@ async def raw_broker(port: int, gateways: int, publisher_count: int, count: int)
             port,
             username="hub",
             password=HUB_PASSWORD,
-            identifier="bench-raw",
+            identifier=identifier,
             clean_session=False,
         )
 
@@ -182,7 +183,17 @@ async def raw_broker(port: int, gateways: int, publisher_count: int, count: int)
             received += 1
             if received == expected:
                 break
-    return expected / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    await forget_session(port, identifier)
+    return expected / elapsed
+
+
+async def forget_session(port: int, identifier: str) -> None:
+    """Drop a persistent session, so the broker stops queueing for a subscriber that is gone."""
+    async with aiomqtt.Client(
+        "127.0.0.1", port, username="hub", password=HUB_PASSWORD, identifier=identifier, clean_session=True
+    ):
+        pass
 
 
 @contextlib.asynccontextmanager
@@ -219,6 +230,7 @@ async def hub_ingest(
     publishers: list[list[str]],
     count: int,
     paced_seconds: float,
+    live_rate: float,
 ) -> HubResult:
     engine = make_engine(url, pool_size=5) if kind == "postgresql" else make_engine(url)
     await migrate.upgrade(engine)
@@ -267,22 +279,33 @@ async def hub_ingest(
     started = time.perf_counter()
     await hub.start()
     try:
-        while hub.stats.stored_events < expected:
-            await asyncio.sleep(0.005)
+        await _wait_stored(hub, expected)
         rate = expected / (time.perf_counter() - started)
+        await hub.idle()  # the last batch's hooks run after its commit: keep them out of the live figures
         latencies.clear()
-        # Live: events published at half that rate, each timed from publish to stored.
-        paced_rate = rate / 2
+        # Live: events published at a steady rate, each timed from publish to stored.
+        paced_rate = min(live_rate, rate / 2)
         paced_count = int(min(paced_rate * paced_seconds, expected)) // len(publishers) * len(publishers)
         await publish_elsewhere(port, gateways, len(publishers), paced_count, rate=paced_rate)
-        while hub.stats.stored_events < expected + paced_count:
-            await asyncio.sleep(0.005)
+        await _wait_stored(hub, expected + paced_count)
         paced = sorted(latencies)
         assert not hub.stats.rejected, hub.stats.rejected
     finally:
         await hub.stop()
         await engine.dispose()
+        await forget_session(port, f"bench-hub-{kind}")
     return HubResult(kind, rate, paced_rate, _pct(paced, 50), _pct(paced, 99))
+
+
+async def _wait_stored(hub: HubMqtt, target: int, patience: float = 60.0) -> None:
+    """Wait until ``target`` events are stored; fail loudly if progress stops for ``patience`` seconds."""
+    last, since = -1, time.perf_counter()
+    while hub.stats.stored_events < target:
+        if hub.stats.stored_events != last:
+            last, since = hub.stats.stored_events, time.perf_counter()
+        elif time.perf_counter() - since > patience:
+            raise RuntimeError(f"ingest stalled at {last}/{target} events: {hub.stats.as_dict()}")
+        await asyncio.sleep(0.005)
 
 
 def _pct(values: list[float], p: int) -> float:
@@ -292,7 +315,12 @@ def _pct(values: list[float], p: int) -> float:
 
 
 async def main(
-    gateways: int, count: int, dbs: list[str], publisher_count: int, paced_seconds: float = 10
+    gateways: int,
+    count: int,
+    dbs: list[str],
+    publisher_count: int,
+    paced_seconds: float = 10,
+    live_rate: float = 200.0,
 ) -> str:
     publishers = split(gateways, publisher_count)
     serials = [s for group in publishers for s in group]
@@ -308,23 +336,30 @@ async def main(
             try:
                 async with database(kind, Path(tmp)) as url:
                     results.append(
-                        await hub_ingest(kind, url, broker.port, gateways, publishers, count, paced_seconds)
+                        await hub_ingest(
+                            kind, url, broker.port, gateways, publishers, count, paced_seconds, live_rate
+                        )
                     )
             except (OSError, asyncpg.PostgresError) as exc:
                 console.print(f"[yellow]{kind} skipped: {exc}[/]")
+        # The machine is shared: measure the baseline again and keep the better figure (the fairer ratio).
+        raw = max(raw, await raw_broker(broker.port, gateways, publisher_count, count))
+        console.print(f"raw broker delivery, best of two runs: {raw:,.0f} events/s")
     table = Table(title="hub ingest: events validated and stored (real Mosquitto, real database)")
     for column in (
         "database",
         "events/s stored",
         "vs raw broker",
-        "latency p50 / p99 (live, at half that rate)",
+        "latency p50 / p99 (live)",
     ):
         table.add_column(column)
     lines = [
         f"{len(serials):,} devices ({gateways:,} gateways + their locks) on a private Mosquitto; a burst of "
         f"{count:,} QoS 1 events queued for the hub's persistent session, then drained. Baseline in the same "
-        f"run: the broker delivering the same burst to a plain aiomqtt subscriber = **{raw:,.0f} events/s**. "
-        "Latency: publish to committed in the database, with events published live at half the stored rate.",
+        "run (best of two): the broker delivering the same burst to a plain aiomqtt subscriber = "
+        f"**{raw:,.0f} events/s**. "
+        "Latency: publish to committed in the database, events published live at a steady rate "
+        f"(each device one event per {2 * gateways / live_rate:.0f} s).",
         "",
         "| database | events/s stored | vs raw broker | latency p50 / p99 |",
         "|---|---|---|---|",
@@ -350,15 +385,29 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=20000, help="events in the burst")
     parser.add_argument("--db", default="sqlite,postgresql", help="databases to measure")
     parser.add_argument("--publishers", type=int, default=4, help="publisher connections")
+    parser.add_argument(
+        "--live-rate", type=float, default=None, help="events/s in the live phase (devices / 10)"
+    )
     parser.add_argument("--publish-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish_only:
-        logging.getLogger("aiomqtt").setLevel(logging.ERROR)
+        logging.getLogger("mqtt").setLevel(logging.ERROR)
         elapsed = asyncio.run(
             publish(args.publish_only, split(args.gateways, args.publishers), args.events, args.rate)
         )
         print(elapsed)
         sys.exit(0)
-    logging.getLogger("aiomqtt").setLevel(logging.ERROR)  # it warns about its own queue under a burst
-    print(asyncio.run(main(args.gateways, args.events, args.db.split(","), args.publishers)))
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # it warns about its own queue under a burst
+    print(
+        asyncio.run(
+            main(
+                args.gateways,
+                args.events,
+                args.db.split(","),
+                args.publishers,
+                10,
+                args.live_rate or args.gateways * 2 / 10,
+            )
+        )
+    )
