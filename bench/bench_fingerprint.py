@@ -31,6 +31,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 class Figures:
     fingers: int = 0
     genuine: list[float] = field(default_factory=list)
+    genuine_flat: list[bool] = field(default_factory=list)
     impostor_max: float = 0.0
     impostor_comparisons: int = 0
     false_accepts: int = 0
@@ -89,6 +90,7 @@ def run(
             scores = fp.align(probe, gallery).scores
             f.decision_ms.append((time.perf_counter() - t0) * 1000)
             f.genuine.append(float(scores[own]))
+            f.genuine_flat.append(finger.flat)
             others = np.delete(scores, own)
             f.impostor_comparisons += len(others)
             f.false_accepts += int((others >= fp.MATCH_THRESHOLD).sum())
@@ -132,6 +134,9 @@ def run(
 def report(f: Figures) -> str:
     gen = np.array(f.genuine)
     gen_low = np.percentile(gen, [0.5, 1, 5]).round(2)
+    flat = np.array(f.genuine_flat, dtype=bool)
+    frr_flat = float((gen[flat] < fp.MATCH_THRESHOLD).mean()) if flat.any() else 0.0
+    frr_normal = float((gen[~flat] < fp.MATCH_THRESHOLD).mean()) if (~flat).any() else 0.0
     frr = float((gen < fp.MATCH_THRESHOLD).mean())
     naive = np.array(f.naive_genuine)
     naive_frr = float((naive <= f.naive_impostor_max).mean())  # at the threshold with no false accept
@@ -147,6 +152,8 @@ def report(f: Figures) -> str:
         f"| FRR (1 touch) | {frr * 100:.2f} % of {len(gen)} genuine probes "
         f"(95 % upper {upper95(int((gen < fp.MATCH_THRESHOLD).sum()), len(gen)) * 100:.2f} %) "
         f"| no alignment: {naive_frr * 100:.1f} % at zero false accepts |",
+        f"| FRR by print (L15.1) | flat/thin {frr_flat * 100:.2f} % of {int(flat.sum())}, "
+        f"others {frr_normal * 100:.2f} % of {int((~flat).sum())} | |",
         f"| FAR | {far * 100:.5f} %: {f.false_accepts} false accepts in {f.impostor_comparisons:,} impostor "
         f"comparisons (95 % upper {upper95(f.false_accepts, f.impostor_comparisons) * 100:.5f} %); "
         f"highest impostor score {f.impostor_max:.2f} | |",

@@ -666,6 +666,20 @@ def test_L15_1_each_touch_differs_but_the_finger_is_stable() -> None:
     assert s1.shape != s2.shape or not (s1 == s2).all()
 
 
+def test_L15_1_flat_prints_match_less_reliably() -> None:
+    sensor = fp.Sensor(4)
+
+    def mean_genuine(flat: bool) -> float:
+        scores = []
+        for i in range(12):
+            finger = fp.Finger.from_name(f"flat-{flat}-{i}", flat=flat)
+            gallery = fp.Gallery([fp.enroll([sensor.capture(finger) for _ in range(5)])])
+            scores += [float(fp.align(sensor.capture(finger), gallery).scores[0]) for _ in range(2)]
+        return sum(scores) / len(scores)
+
+    assert mean_genuine(flat=True) < 0.9 * mean_genuine(flat=False)
+
+
 def test_L15_2_enrolment_builds_template_and_1_to_n_verification(lock: Lock, clock: ManualClock) -> None:
     open_menu(lock)
     add_finger(lock, ALICE)
