@@ -29,7 +29,7 @@ from vakt.lock.events import (
 )
 from vakt.lock.menu import Menu
 from vakt.lock.outputs import Display, Output
-from vakt.lock.persistence import CorruptStateError, InMemoryStore, MemoryStore, load_or_recover
+from vakt.lock.persistence import CorruptStateError, InMemoryStore, LockMemory, MemoryStore, load_or_recover
 from vakt.lock.types import (
     DATA_TYPE_OF,
     DEAD_BATTERY_V,
@@ -466,8 +466,6 @@ class LockCore:
 
     def factory_reset(self) -> None:
         """L12.1: users, settings and the gateway pairing cleared; a new per-lock HMAC key."""
-        from vakt.lock.persistence import LockMemory
-
         self.memory = LockMemory()
         self.save()
         self.menu = None
