@@ -78,6 +78,9 @@ async def test_l13_lock_events_on_the_lock_topic_with_unique_ids(gateway: Gatewa
     await hub.wait_for(lambda: len(hub.events_of(LK, "Doorbell")) == 3)
     bells = hub.events_of(LK, "Doorbell")
     assert len({e.id for e in bells}) == 3 and all(e.source == LK for e in bells)
+    usb = await hub.command(LK, "panel.input", {"input": "emergency_power"})  # no value: toggles
+    assert usb.ok
+    await hub.wait_for(lambda: hub.states[LK]["usb_power"] is True)
 
 
 async def test_remote_unlock_is_acknowledged_applied_and_logged(gateway: Gateway, hub: TestHub) -> None:

@@ -118,6 +118,8 @@ class LockRelay:
 
     def panel_input(self, name: str, value: Any = None) -> dict[str, Any]:
         name = INPUT_ALIASES.get(name, name)
+        if value is None and name in ("batteries", "usb"):  # a button on a panel: toggle
+            value = not (self.firmware.batteries_in if name == "batteries" else self.firmware.usb_power)
         if isinstance(value, bool):
             value = "on" if value else "off"
         try:
