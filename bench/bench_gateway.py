@@ -90,9 +90,10 @@ async def until(predicate: object, timeout: float = 120.0) -> None:
 
 async def baseline(port: int, n: int) -> float:
     received: list[Event] = []
-    async with counting_hub(port, received), aiomqtt.Client(
-        "127.0.0.1", port, username=GW, password=device_password(GW_CODE)
-    ) as client:
+    async with (
+        counting_hub(port, received),
+        aiomqtt.Client("127.0.0.1", port, username=GW, password=device_password(GW_CODE)) as client,
+    ):
         start = time.perf_counter()
         for _ in range(n):
             await client.publish(f"vakt/v1/{LK}/event", encode(Event(source=LK, type="Doorbell")), qos=1)
@@ -102,8 +103,16 @@ async def baseline(port: int, n: int) -> float:
 
 async def through_gateway(port: int, n: int, data: Path) -> tuple[float, float]:
     received: list[Event] = []
-    config = GatewayConfig(serial=GW, code=GW_CODE, mqtt_port=port, data_dir=data, lock_serial=LK,
-                           lock_code=LK_CODE, boot_seconds=0.0, tick_interval=0.05)
+    config = GatewayConfig(
+        serial=GW,
+        code=GW_CODE,
+        mqtt_port=port,
+        data_dir=data,
+        lock_serial=LK,
+        lock_code=LK_CODE,
+        boot_seconds=0.0,
+        tick_interval=0.05,
+    )
     async with counting_hub(port, received), Gateway(config) as gateway:
         await gateway.client.wait_connected(30)
         start = time.perf_counter()
@@ -132,22 +141,32 @@ async def run(n: int) -> list[tuple[str, float, float]]:
         with mosquitto(Path(tmp) / "mosquitto", port):
             base = await baseline(port, n)
             live, catch_up = await through_gateway(port, n, Path(tmp) / "gw")
-    return [("QoS 1 publish, no outbox (baseline)", base, 1.0),
-            ("lock -> radio -> fsync'ed outbox -> broker", live, live / base),
-            ("catch-up after an outage (from disk)", catch_up, catch_up / base)]
+    return [
+        ("QoS 1 publish, no outbox (baseline)", base, 1.0),
+        ("lock -> radio -> fsync'ed outbox -> broker", live, live / base),
+        ("catch-up after an outage (from disk)", catch_up, catch_up / base),
+    ]
 
 
 def render(rows: list[tuple[str, float, float]], n: int) -> str:
-    lines = [f"Gateway event path (G7), {n} events through Mosquitto (`bench/bench_gateway.py`):", "",
-             "| path | events/s | ms/event | × baseline time |", "|---|---|---|---|"]
+    lines = [
+        f"Gateway event path (G7), {n} events through Mosquitto (`bench/bench_gateway.py`):",
+        "",
+        "| path | events/s | ms/event | × baseline time |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {name} | {n / t:,.0f} | {1000 * t / n:.2f} | {ratio:.2f} |" for name, t, ratio in rows]
     return "\n".join(lines)
 
 
 def write_readme(text: str) -> None:
     body = README.read_text()
-    new = re.sub(r"(<!-- bench:gateway -->\n).*?(<!-- /bench:gateway -->)",
-                 lambda m: f"{m[1]}{text}\n{m[2]}", body, flags=re.S)
+    new = re.sub(
+        r"(<!-- bench:gateway -->\n).*?(<!-- /bench:gateway -->)",
+        lambda m: f"{m[1]}{text}\n{m[2]}",
+        body,
+        flags=re.S,
+    )
     README.write_text(new)
 
 
