@@ -1,8 +1,9 @@
-"""The camera's own motion detection (C4.3 record on motion; sensitivity as in C8.2)."""
+"""The camera's own motion detection (C4.3, sensitivity as in C8.2) and its network-exception LED (C1)."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,22 @@ async def test_c4_3_motion_in_the_scene_records_a_clip_to_the_card(
         await asyncio.sleep(1.5)
         assert camera.device.recorder is None
     assert any(p.name.endswith("-motion.mp4") for p in (tmp_path / "cam" / "sd").iterdir())
+
+
+@pytest.mark.timeout(60)
+async def test_c1_unreachable_broker_is_a_network_exception(tmp_path: Path, camera_cache: Path) -> None:
+    """Slow red while the camera cannot reach its server; RTSP keeps serving meanwhile."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = camera_config(
+        tmp_path / "cam", camera_cache, mqtt_host="127.0.0.1", mqtt_port=port, http_port=None
+    )
+    async with CameraEmulator(config) as camera:
+        for _ in range(50):
+            if camera.state()["led"] == "slow_red":
+                break
+            await asyncio.sleep(0.1)
+        state = camera.state()
+        assert state["led"] == "slow_red" and state["server_reachable"] is False
+        assert camera.rtsp is not None and camera.rtsp.running

@@ -55,7 +55,8 @@ class CameraDevice:
             self.sd.insert(config.sd_capacity_mb * MB, initialized=True)
         self.speaker = Speaker(config.data_dir / "speaker")
         self.starting = True
-        self.network_ok = True
+        self.network_ok = True  # the network side is up (panel input "network")
+        self.server_reachable = True  # the broker answers (False: a network exception too, C1)
         self.setup_mode = False
         self.powered = True
         self.siren_until: datetime | None = None
@@ -93,7 +94,7 @@ class CameraDevice:
                 status_light=self.settings.status_light,
                 starting=self.starting,
                 camera_fault=self.sd.card.status is SdStatus.ERROR,
-                network_ok=self.network_ok,
+                network_ok=self.network_ok and self.server_reachable,
                 setup_mode=self.setup_mode,
                 watching=self.lifecycle.watching(),
             )
@@ -119,6 +120,7 @@ class CameraDevice:
             "settings": self.settings.model_dump(mode="json"),
             "setup_mode": self.setup_mode,
             "network": "setup" if self.setup_mode else ("online" if self.network_ok else "offline"),
+            "server_reachable": self.server_reachable,
             "power": "on" if self.powered else "off",
             "starting": self.starting,
             "speaker": self.speaker.summary(),

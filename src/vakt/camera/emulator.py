@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 RTSP_USER = "admin"
 ACK_GRACE = 0.3  # lets the command's Ack leave before the network side goes down
 OUTBOX_EVENTS = 1000
+LINK_CHECK_SECONDS = 0.5
 
 
 class CameraEmulator:
@@ -100,6 +101,8 @@ class CameraEmulator:
             )
         self._start_mqtt()
         self._spawn(self._boot())
+        if cfg.mqtt_host is not None:
+            self._spawn(self._watch_link())
         log.info("camera %s up: %s", cfg.serial, self.rtsp_url("live"))
 
     async def stop(self) -> None:
@@ -117,6 +120,18 @@ class CameraEmulator:
             await self.http.stop()
         for stream in self.streams.values():
             await stream.stop()
+
+    async def _watch_link(self) -> None:
+        """C1 network exception: the LED turns slow red while the broker cannot be reached."""
+        while True:
+            await asyncio.sleep(LINK_CHECK_SECONDS)
+            client = self.mqtt
+            deliberately_off = self._mqtt_task is None  # network or power off: handled by their own flags
+            reachable = deliberately_off or (client is not None and client.connected.is_set())
+            if reachable != self.device.server_reachable:
+                self.device.server_reachable = reachable
+                log.warning("broker %s", "reachable again" if reachable else "unreachable: LED slow red (C1)")
+                self._dirty.set()
 
     async def _boot(self) -> None:
         """C1: solid red while starting, then normal."""
@@ -150,7 +165,7 @@ class CameraEmulator:
                 port=cfg.mqtt_port,
                 handler=self._on_command,
             )
-            self.mqtt.on_connect(lambda: self._spawn(self._flush_outbox()))
+            self.mqtt.on_connect(self._on_mqtt_connect)
         self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="camera-mqtt")
         self._dirty.set()
 
@@ -160,6 +175,13 @@ class CameraEmulator:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def _on_mqtt_connect(self) -> None:
+        if self._device is not None and not self._device.server_reachable:
+            self._device.server_reachable = True
+            log.info("broker reachable again")
+        self._dirty.set()  # replaces the state the client re-announced from before the outage
+        self._spawn(self._flush_outbox())
 
     async def _on_command(self, serial: str, command: Command) -> dict[str, Any] | None:
         try:
