@@ -75,7 +75,7 @@ async def test_g7_broker_killed_mid_burst_events_arrive_in_order(broker: Mosquit
 
 
 def _start_gateway(broker: Mosquitto, data: Path, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-c", "from vakt.cli import app; app()", "gateway",
+    cmd = [sys.executable, "-m", "vakt.gateway",
            "--serial", GW, "--code", DEVICES[GW], "--mqtt-port", str(broker.port),
            "--data", str(data), "--lock-serial", LK, "--lock-code", DEVICES[LK],
            "--boot-seconds", "0.3"]
