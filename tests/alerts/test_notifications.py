@@ -8,13 +8,16 @@ import asyncio
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import websockets
+from sqlalchemy import select
 
 from tests.alerts.conftest import Endpoint, Hub, camera_state, label, person_event, set_state
 from vakt.hub.alerts.notifier import Alert
 from vakt.hub.models.alerts import NotificationKind
+from vakt.hub.models.cameras import Segment
 from vakt.hub.models.devices import Device
 from vakt.protocol import Event
 
@@ -204,3 +207,27 @@ async def test_a4_webhook_receives_hmac_signed_json(hub: Hub, endpoint_factory: 
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert receiver.received[-1].headers["x-vakt-signature"] == expected
     assert json.loads(body)["notification"]["kind"] == "person"
+
+
+async def test_person_event_end_flags_the_recorded_segments(hub: Hub) -> None:
+    _, owner = await hub.user("alice")
+    camera_id = await _camera(hub, owner)
+    t0 = datetime.fromtimestamp(ORIGIN, UTC)
+    async with hub.app.state.sessionmaker() as session:
+        for k in range(4):  # 10 s segments from ORIGIN
+            start = t0 + timedelta(seconds=10 * k)
+            session.add(Segment(device_id=camera_id, path=f"seg{k}.mp4", start=start,
+                                end=start + timedelta(seconds=10), size=1, init_size=1))  # fmt: skip
+        await session.commit()
+    alerts = hub.app.state.alerts
+    event = person_event(start=12.0)
+    await alerts.person_started(camera_id, event, ORIGIN)
+    event.end = 18.0
+    await alerts.person_ended(camera_id, event, ORIGIN)
+    await asyncio.sleep(0.3)
+    async with hub.app.state.sessionmaker() as session:
+        flags = [s.has_event for s in (await session.scalars(select(Segment).order_by(Segment.start))).all()]
+    assert flags == [False, True, False, False]
+    async with hub.client(owner) as c:
+        events = (await c.get(f"/api/cameras/{camera_id}/person-events")).json()
+    assert events[0]["end"] is not None

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,10 @@ from vakt.hub.alerts.policy import decide, is_outdoor
 from vakt.hub.alerts.push import PushSender
 from vakt.hub.alerts.vapid import VapidKeys
 from vakt.hub.bus import EventBus
+from vakt.hub.camera_index import mark_segments
+from vakt.hub.camera_supervisor import password_context, with_credentials
 from vakt.hub.models.alerts import Arming, ArmingMode, NotificationKind, PersonEventRecord
+from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import Device
 from vakt.hub.permissions import Permission
 from vakt.hub.settings import HubSettings
@@ -72,6 +75,7 @@ class AlertsService:
         self._configs: dict[int, tuple[str, DetectConfig]] = {}
         self._open: dict[int, int] = {}  # camera id -> id of its ongoing person event
         self.person_event_hooks: list[PersonEventHook] = []
+        self._flagging: set[asyncio.Task[None]] = set()
         self.snapshot_dir = self.settings.media_dir / "snapshots"
         self.reconcile_every = 2.0
 
@@ -100,12 +104,19 @@ class AlertsService:
     async def reconcile(self) -> None:
         """Start analysis for cameras with human detection on and a sub-stream; stop it for the others."""
         async with self.sessionmaker() as session:
-            cameras = (await session.scalars(select(Device).where(Device.kind == "camera"))).all()
+            rows = await session.execute(
+                select(Device, Camera)
+                .outerjoin(Camera, Camera.device_id == Device.id)
+                .where(Device.kind == "camera")
+            )
             wanted: dict[int, tuple[str, DetectConfig]] = {}
-            for camera in cameras:
+            for camera, stream in rows.all():
                 settings = camera_settings(camera)
-                url = self._sub_url(camera)
-                if url is None or not camera.online or not settings.get("intelligent_human_detection", True):
+                # a camera added by RTSP URL (V4) has no MQTT presence: its stream is its availability
+                url = self._stream_url(stream, camera) if stream is not None else None
+                if url is None and camera.online:
+                    url = self._sub_url(camera)
+                if url is None or not settings.get("intelligent_human_detection", True):
                     continue
                 detector_config = NoDetectorConfig() if not self.detector.finds_people else None
                 config = DetectConfig(
@@ -124,6 +135,18 @@ class AlertsService:
                 analysis.start()
                 log.info("analysing camera %d (sensitivity %d)", device_id, config.sensitivity)
 
+    def _stream_url(self, stream: Camera, camera: Device) -> str | None:
+        """The sub-stream (else main) of a camera the recording side knows, with its credentials."""
+        url = stream.sub_url or stream.main_url
+        if not url:
+            return None
+        password = (
+            self.box.decrypt(stream.password_encrypted, password_context(camera.serial))
+            if (stream.password_encrypted)
+            else ""
+        )
+        return with_credentials(url, stream.username, password)
+
     def _sub_url(self, camera: Device) -> str | None:
         rtsp = (camera.state or {}).get("rtsp") or {}
         url = rtsp.get("sub_url") or rtsp.get("main_url")
@@ -141,6 +164,8 @@ class AlertsService:
         await asyncio.to_thread(analysis.join)
 
     async def close(self) -> None:
+        for task in list(self._flagging):
+            task.cancel()
         for device_id in list(self.analyses):
             await self._stop_analysis(device_id)
         await self.defense.close()
@@ -158,7 +183,7 @@ class AlertsService:
         elif events.improved is not None and result.device_id in self._open:
             await self._update_event(result.device_id, events.improved, result.stream_origin)
         for ended in events.ended:
-            await self._update_event(result.device_id, ended, result.stream_origin, close=True)
+            await self.person_ended(result.device_id, ended, result.stream_origin)
 
     async def person_started(self, device_id: int, event: PersonEvent, origin: float) -> int | None:
         async with self.sessionmaker() as session:
@@ -216,6 +241,10 @@ class AlertsService:
             await _safe(hook(device_id, record))
         return record.id
 
+    async def person_ended(self, device_id: int, event: PersonEvent, origin: float) -> None:
+        """The camera's open person event ended (also used by tests and other sources)."""
+        await self._update_event(device_id, event, origin, close=True)
+
     async def _update_event(
         self, device_id: int, event: PersonEvent, origin: float, close: bool = False
     ) -> None:
@@ -237,6 +266,7 @@ class AlertsService:
             payload = person_event_json(record)
         if close:
             self._open.pop(device_id, None)
+            self._flag_recording(device_id, record.started_at, record.ended_at or record.started_at)
             await self.bus.publish(
                 {"type": "person.event", "device_id": device_id, "event": payload},
                 device_id,
@@ -244,6 +274,23 @@ class AlertsService:
             )
             for hook in self.person_event_hooks:
                 await _safe(hook(device_id, record))
+
+    def _flag_recording(self, device_id: int, start: datetime, end: datetime) -> None:
+        """Flag the recorded segments of the event (kept longer, shown on the timeline); again a little
+        later for the segment still being written when the event ended."""
+
+        async def flag() -> None:
+            for wait in (0.0, 15.0):
+                await asyncio.sleep(wait)
+                try:
+                    async with self.sessionmaker() as session:
+                        await mark_segments(session, device_id, start, end + timedelta(seconds=1), event=True)
+                except Exception:
+                    log.exception("flagging the recording of camera %d failed", device_id)
+
+        task = asyncio.create_task(flag())
+        self._flagging.add(task)
+        task.add_done_callback(self._flagging.discard)
 
     def _save_snapshot(self, device_id: int, record_id: int, event: PersonEvent) -> str | None:
         if not event.snapshot_jpeg:
