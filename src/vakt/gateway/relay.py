@@ -25,7 +25,17 @@ from vakt.gateway.commands import (
     parse_args,
 )
 from vakt.gateway.radio import RadioLink
-from vakt.lock import CredentialType, FileStore, Lock, LockEvent, OperatingMode, Output, RemoteError, Volume
+from vakt.lock import (
+    CredentialType,
+    FileStore,
+    Lock,
+    LockEvent,
+    OperatingMode,
+    Output,
+    RemoteError,
+    UserType,
+    Volume,
+)
 from vakt.lock.inputs import apply_input
 from vakt.lock.types import DEAD_BATTERY_V, PAIRING_HOLD_S
 from vakt.protocol.client import CommandError
@@ -181,7 +191,7 @@ class LockRelay:
         else:
             secret = a.card_uid or ""
         index = self.firmware.add_credential(
-            CREDENTIAL_TYPES[a.type], secret, user_type=a.user_type, name=a.name,  # type: ignore[arg-type]
+            CREDENTIAL_TYPES[a.type], secret, user_type=UserType(a.user_type), name=a.name,
             valid_from=_epoch(a.valid_from), valid_until=_epoch(a.valid_until), max_uses=a.max_uses)
         return {"index": index, "type": a.type}
 
