@@ -138,3 +138,22 @@ def test_timestamps_keep_increasing_across_loops() -> None:
     dts = asyncio.run(run())
     assert all(b > a for a, b in itertools.pairwise(dts))
     assert dts[-1] >= 0.3
+
+
+def test_a_starved_stream_resumes_in_real_time_instead_of_bursting() -> None:
+    async def run() -> int:
+        now = [0.0]
+        stream = LiveStream("t", _clip(1000, 5), clock=lambda: now[0])
+        published: list[MediaUnit] = []
+        stream.add_listener(published.append)
+        stream.start()
+        for _ in range(20):
+            now[0] += 0.01
+            await asyncio.sleep(0)
+        before = len(published)
+        now[0] += 10.0  # ten seconds without running (a stalled process)
+        await asyncio.sleep(0.2)  # the pacing task wakes up (its sleeps run on the real loop clock)
+        await stream.stop()
+        return len(published) - before
+
+    assert asyncio.run(run()) < 50  # not the ~1000 units ten seconds of backlog would be

@@ -17,6 +17,7 @@ from vakt.camera.source import Clip
 log = logging.getLogger(__name__)
 
 QUEUE_UNITS = 600  # enough for a whole GOP burst plus a few seconds of backlog
+MAX_LAG = 2.0  # seconds behind schedule before the stream stops catching up
 
 
 class Subscription:
@@ -152,6 +153,11 @@ class LiveStream:
                 unit = self.clip.units[index]
                 due = self._started_at + offset + unit.dts
                 delay = due - self._clock()
+                if delay < -MAX_LAG:
+                    # The process was starved: carry on in real time instead of bursting the backlog.
+                    log.warning("stream %s fell %.1f s behind; resuming in real time", self.name, -delay)
+                    self._started_at -= delay
+                    delay = 0
                 if delay > 0:
                     await asyncio.sleep(delay)
                 self._publish(unit.shifted(offset))
