@@ -169,6 +169,9 @@ def test_client_vanishing_mid_stream_is_cleaned_up(cars_camera: ThreadedCamera) 
 
 
 def test_a_stalled_client_does_not_stall_another(cars_camera: ThreadedCamera) -> None:
+    """A client that stops reading leaves the other at its real-time pace. (On loopback the kernel
+    buffers absorb this clip's bitrate; the queue overflow policy itself is unit-tested in
+    test_media_units: a full queue drops to the next keyframe, never blocks the stream.)"""
     stalled = RawRtspClient(cars_camera.port, password=CODE)
     stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.play_tcp()  # and then never reads again
