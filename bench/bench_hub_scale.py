@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,28 +32,23 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import asyncpg
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import insert
 
 from vakt.broker.accounts import BrokerAccounts, DeviceAccount, hash_password
-from vakt.broker.embedded import free_port
 from vakt.broker.mosquitto import write_mosquitto_files
-from vakt.hub import migrate
-from vakt.hub.bus import EventBus
-from vakt.hub.db import make_engine, make_sessionmaker
-from vakt.hub.models.devices import Device
-from vakt.hub.models.users import User
-from vakt.hub.mqtt import HubMqtt
-from vakt.hub.settings import HubSettings
 from vakt.protocol import Event, encode
 
 HUB_PASSWORD = "bench-hub"
 PUBLISHER_PASSWORD = "bench-publisher"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -201,6 +197,8 @@ async def database(kind: str, directory: Path) -> AsyncIterator[str]:
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{directory / 'bench.db'}"
         return
+    import asyncpg
+
     name = f"vakt_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(PG_ADMIN)
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -232,6 +230,18 @@ async def hub_ingest(
     paced_seconds: float,
     live_rate: float,
 ) -> HubResult:
+    # The hub is imported here, not at the top: the publisher processes do not need it.
+    from pydantic import SecretStr
+    from sqlalchemy import insert
+
+    from vakt.hub import migrate
+    from vakt.hub.bus import EventBus
+    from vakt.hub.db import make_engine, make_sessionmaker
+    from vakt.hub.models.devices import Device
+    from vakt.hub.models.users import User
+    from vakt.hub.mqtt import HubMqtt
+    from vakt.hub.settings import HubSettings
+
     engine = make_engine(url, pool_size=5) if kind == "postgresql" else make_engine(url)
     await migrate.upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
@@ -266,7 +276,7 @@ async def hub_ingest(
     hub = HubMqtt(settings, sessionmaker, EventBus(sessionmaker))
     latencies: list[float] = []
 
-    async def stored(_device: Device, event: Event) -> None:  # runs after the batch is committed
+    async def stored(_device: Any, event: Event) -> None:  # runs after the batch is committed
         latencies.append(time.time() - float(event.data["t"]))
 
     hub.on_event(stored)
@@ -286,8 +296,9 @@ async def hub_ingest(
         # Live: events published at a steady rate, each timed from publish to stored.
         paced_rate = min(live_rate, rate / 2)
         paced_count = int(min(paced_rate * paced_seconds, expected)) // len(publishers) * len(publishers)
-        await publish_elsewhere(port, gateways, len(publishers), paced_count, rate=paced_rate)
-        await _wait_stored(hub, expected + paced_count)
+        if paced_count:
+            await publish_elsewhere(port, gateways, len(publishers), paced_count, rate=paced_rate)
+            await _wait_stored(hub, expected + paced_count)
         paced = sorted(latencies)
         assert not hub.stats.rejected, hub.stats.rejected
     finally:
@@ -297,7 +308,7 @@ async def hub_ingest(
     return HubResult(kind, rate, paced_rate, _pct(paced, 50), _pct(paced, 99))
 
 
-async def _wait_stored(hub: HubMqtt, target: int, patience: float = 60.0) -> None:
+async def _wait_stored(hub: Any, target: int, patience: float = 60.0) -> None:
     """Wait until ``target`` events are stored; fail loudly if progress stops for ``patience`` seconds."""
     last, since = -1, time.perf_counter()
     while hub.stats.stored_events < target:
@@ -321,6 +332,7 @@ async def main(
     publisher_count: int,
     paced_seconds: float = 10,
     live_rate: float = 200.0,
+    baseline_runs: int = 2,
 ) -> str:
     publishers = split(gateways, publisher_count)
     serials = [s for group in publishers for s in group]
@@ -340,10 +352,12 @@ async def main(
                             kind, url, broker.port, gateways, publishers, count, paced_seconds, live_rate
                         )
                     )
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # e.g. PostgreSQL not reachable: report and go on
                 console.print(f"[yellow]{kind} skipped: {exc}[/]")
-        # The machine is shared: measure the baseline again and keep the better figure (the fairer ratio).
-        raw = max(raw, await raw_broker(broker.port, gateways, publisher_count, count))
+        if (
+            baseline_runs > 1
+        ):  # the machine is shared: measure again and keep the better figure (fairer ratio)
+            raw = max(raw, await raw_broker(broker.port, gateways, publisher_count, count))
         console.print(f"raw broker delivery, best of two runs: {raw:,.0f} events/s")
     table = Table(title="hub ingest: events validated and stored (real Mosquitto, real database)")
     for column in (
