@@ -161,3 +161,75 @@ async def test_a8_websocket_refuses_anonymous_and_revoked(hub: Hub) -> None:
         raise AssertionError("a revoked session opened a WebSocket")
     except (websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed):
         pass
+
+
+async def test_g7_events_published_while_the_hub_is_down_are_stored_when_it_returns(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """The hub's persistent MQTT session: the broker keeps QoS 1 events for it while it is stopped."""
+    settings = hub_settings(tmp_path, mosquitto)
+    async with running_hub(settings, mosquitto) as hub:
+        _, token = await hub.user("alice")
+        _, lock, creds = await _home(hub, token)
+    missed = [Event(source=lock["serial"], type="Doorbell", data={"n": i}) for i in range(20)]
+    await _publish_as(hub, creds, [(f"vakt/v1/{lock['serial']}/event", encode(e), False) for e in missed])
+    async with running_hub(settings, mosquitto) as hub:
+        for _ in range(50):
+            if len(await _stored(hub)) == len(missed):
+                break
+            await asyncio.sleep(0.1)
+        assert [e.event_id for e in await _stored(hub)] == [e.id for e in missed]
+
+
+async def test_g7_hub_reconnects_after_the_broker_restarts(tmp_path: Path) -> None:
+    """A broker of its own, killed and started again on the same port: the hub reconnects and ingests."""
+    import shutil
+    import subprocess
+
+    from tests.hub.conftest import HUB_PASSWORD
+    from tests.hub.conftest import Mosquitto as Private
+    from vakt.broker.accounts import BrokerAccounts
+    from vakt.broker.embedded import free_port
+    from vakt.broker.mosquitto import write_mosquitto_files
+
+    directory, port = tmp_path / "mq", free_port()
+    accounts = BrokerAccounts.create(HUB_PASSWORD)
+    accounts_file = directory / "accounts.json"
+    directory.mkdir()
+    accounts.save(accounts_file)
+    conf = write_mosquitto_files(accounts, directory, port)
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        (directory / "mosquitto.pid").write_text(str(process.pid))
+        return process
+
+    process = start()
+    await asyncio.sleep(0.5)
+    private = Private(port, directory, directory / "mosquitto.pid", accounts_file)
+    try:
+        async with running_hub(hub_settings(tmp_path, private), private) as hub:
+            _, token = await hub.user("alice")
+            _, lock, creds = await _home(hub, token)
+            process.kill()
+            process.wait()
+            for _ in range(50):
+                if not hub.app.state.mqtt.connected:
+                    break
+                await asyncio.sleep(0.1)
+            assert not hub.app.state.mqtt.connected
+            process = start()  # a fresh broker: the hub re-registers nothing, its files are on disk
+            await hub.app.state.mqtt.wait_connected(20)
+            event = Event(source=lock["serial"], type="Doorbell")
+            await _publish_as(hub, creds, [(f"vakt/v1/{lock['serial']}/event", encode(event), False)])
+            for _ in range(50):
+                if [e.event_id for e in await _stored(hub)] == [event.id]:
+                    break
+                await asyncio.sleep(0.1)
+            assert [e.event_id for e in await _stored(hub)] == [event.id]
+            async with hub.client(token) as c:
+                assert (await c.get("/api/health")).json()["mqtt"] is True
+    finally:
+        process.kill()
+        process.wait()

@@ -241,3 +241,10 @@ async def test_g5_lock_paired_from_the_app_once_in_pairing_mode(hub: Hub, tmp_pa
             return bool(row["online"] and row["lock_state"])
 
         await eventually(lock_online, 15)
+
+    async def offline() -> bool:  # the gateway left: it and the lock it speaks for are offline (A3)
+        async with hub.client(token) as c:
+            rows = (await c.get("/api/devices")).json()
+        return all(not row["online"] for row in rows)
+
+    await eventually(offline, 10)
