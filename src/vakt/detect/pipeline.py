@@ -63,6 +63,7 @@ class Pipeline:
         self._last_detect: float | None = None
         self._last_regions: list[tuple[int, ...]] = []
         self._last_motion_area = 0.0
+        self._eager = False
         label = "person" if self.detector.finds_people else "motion"
         self.events = PersonEventBuilder(config.event_end_after, self._encode, label=label)
         self._last_analysed: float | None = None
@@ -94,6 +95,8 @@ class Pipeline:
         if self.motion_only:
             detections = [Detection(b, 1.0) for b in motion]
         persons = self.tracker.update(pts, detections)
+        # someone seen once and not yet confirmed: look at the very next frame, the alert waits on it
+        self._eager = any(t.hits < self.tracker.config.min_hits for t in self.tracker.tracks)
         first_seen = min((t.first_seen for t in self.tracker.tracks if t.hits >= 2), default=None)
         result = FrameResult(pts, analysed=True, persons=persons, motion=motion)
         result.events = self.events.update(pts, persons, frame, first_seen)
@@ -127,7 +130,7 @@ class Pipeline:
         )
 
     def _due(self, pts: float) -> bool:
-        if self.config.all_frames or self._last_analysed is None:
+        if self.config.all_frames or self._last_analysed is None or self._eager:
             return True
         # a small tolerance so 10 fps video analysed at 5 fps takes every other frame exactly
         return pts - self._last_analysed >= 1 / self.config.fps - 1e-3
