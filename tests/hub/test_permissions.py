@@ -245,3 +245,22 @@ async def test_a5_a8_websocket_filters_by_permission_and_share_expiry(world: Wor
     finally:
         for ws in sockets.values():
             await ws.close()
+
+
+async def test_a1_a5_accounts_and_sharing_on_both_databases(
+    tmp_path: Path, mosquitto: Mosquitto, any_db_url: str
+) -> None:
+    """The same API flow on SQLite and PostgreSQL: sessions, shares with expiry, access checks."""
+    async with running_hub(
+        hub_settings(tmp_path, mosquitto, any_db_url, command_timeout_s=0.1), mosquitto
+    ) as hub:
+        world = await _world(hub)
+        async with hub.client(world.tokens["no_history"]) as c:
+            assert (await c.get(f"/api/locks/{world.lock_id}/log")).status_code == 403
+            assert (await c.get(f"/api/locks/{world.lock_id}")).status_code == 200
+            assert len((await c.get("/api/devices")).json()) == 1
+        async with hub.client(world.tokens["expired"]) as c:
+            assert (await c.get(f"/api/devices/{world.lock_id}")).status_code == 404
+        async with hub.client(world.tokens["owner"]) as c:
+            sessions = (await c.get("/api/auth/sessions")).json()
+            assert len(sessions) == 1 and sessions[0]["current"] is True
