@@ -138,3 +138,34 @@ def test_c4_3_a_clip_that_alone_fills_the_card_stops_and_is_kept(tmp_path: Path,
     assert not (tmp_path / "sd" / "old.mp4").exists()  # overwritten first (loop recording)
     finished = recorder.stop()
     assert finished.size > 0 and (tmp_path / "sd" / finished.name).exists()
+
+
+def test_b_frame_source_keeps_its_audio_through_the_transcode(tmp_path: Path) -> None:
+    """The camera's microphone (C5.3) survives the one-time transcode of a B-frame source."""
+    source = tmp_path / "bframes-aac.mp4"
+    with av.open(str(source), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 64, "yuv420p"
+        video.options = {"bf": "2", "g": "10", "preset": "ultrafast"}
+        audio = out.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        for i in range(30):
+            image = np.full((64, 64, 3), (i * 9) % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            out.mux(video.encode(frame))
+        tone = (np.sin(np.arange(3 * 16000) / 16000 * 2 * np.pi * 300) * 0.3).astype(np.float32)
+        for start in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 16000, start
+            out.mux(audio.encode(chunk))
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
+    files = prepare_sources(source, tmp_path / "cache")
+    assert files.main != source
+    clip = load_clip(files.main)
+    assert clip.audio is not None and clip.audio.codec == "aac" and clip.audio.sample_rate == 16000
+    assert all(u.pts == u.dts for u in clip.units if u.kind is TrackKind.VIDEO)
+    audio_units = [u for u in clip.units if u.kind is TrackKind.AUDIO]
+    assert len(audio_units) >= 40  # ~3 s of 1024-sample frames at 16 kHz
+    assert clip.duration == pytest.approx(3.0, abs=0.2)

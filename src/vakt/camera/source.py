@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 GENERATED_SIZE = (640, 360)
 GENERATED_FPS = 10
 GENERATED_SECONDS = 12
+TRANSCODE_VERSION = 2  # part of every cache key: bump when what a transcode produces changes
 
 
 class SourceError(RuntimeError):
@@ -133,12 +134,17 @@ def _atomic_output(dst: Path) -> Iterator[Path]:
 
 def _cache_key(path: Path, *parts: object) -> str:
     stat = path.stat()
-    text = "|".join(str(p) for p in (path.resolve(), stat.st_size, stat.st_mtime_ns, *parts))
+    text = "|".join(
+        str(p) for p in (TRANSCODE_VERSION, path.resolve(), stat.st_size, stat.st_mtime_ns, *parts)
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def transcode_h264(src: Path, dst: Path, scale: float = 1.0, flip: bool = False) -> Path:
-    """Encode ``src``'s video once to H.264 (libx264, no B-frames, 2 s GOP) at ``scale``; audio dropped."""
+def transcode_h264(
+    src: Path, dst: Path, scale: float = 1.0, flip: bool = False, keep_audio: bool = False
+) -> Path:
+    """Encode ``src``'s video once to H.264 (libx264, no B-frames, 2 s GOP) at ``scale``; with
+    ``keep_audio`` its AAC or Opus track is copied as it is, else audio is dropped."""
     with _atomic_output(dst) as tmp, av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
         vin = inp.streams.video[0]
         fps = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1000)
@@ -147,17 +153,35 @@ def transcode_h264(src: Path, dst: Path, scale: float = 1.0, flip: bool = False)
         vout = out.add_stream("libx264", rate=fps)
         vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
         vout.options = {"preset": "ultrafast", "bf": "0", "g": str(max(1, round(2 * fps)))}
-        for index, frame in enumerate(inp.decode(vin)):
-            new = frame.reformat(width=width, height=height, format="yuv420p")
-            if flip:
-                image: np.ndarray = new.to_ndarray(format="bgr24")
-                new = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[::-1, ::-1]), format="bgr24")
-                new = new.reformat(format="yuv420p")
-            new.pts = index
-            new.time_base = 1 / fps
-            out.mux(vout.encode(new))
+        ain = next((s for s in inp.streams.audio if s.codec_context.name in AUDIO_CODECS), None)
+        aout = out.add_stream_from_template(ain) if keep_audio and ain is not None else None
+        last = -1
+        for packet in inp.demux([vin] + ([ain] if aout is not None and ain is not None else [])):
+            if packet.stream is not vin:
+                if packet.dts is not None and aout is not None:
+                    packet.stream = aout
+                    out.mux(packet)
+                continue
+            for frame in packet.decode():
+                assert isinstance(frame, av.VideoFrame)
+                # keep each frame's presentation time (audio stays in sync), strictly increasing
+                pts, tb = frame.pts, frame.time_base
+                wanted = round(pts * tb * fps) if pts is not None and tb is not None else last + 1
+                last = max(wanted, last + 1)
+                out.mux(vout.encode(_converted(frame, width, height, flip, last, fps)))
         out.mux(vout.encode(None))
     return dst
+
+
+def _converted(frame: av.VideoFrame, width: int, height: int, flip: bool, pts: int, fps: Fraction) -> Any:
+    """The frame scaled (and flipped) for the encoder, at ``pts`` in units of 1/fps."""
+    new = frame.reformat(width=width, height=height, format="yuv420p")
+    if flip:
+        image: np.ndarray = new.to_ndarray(format="bgr24")
+        new = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[::-1, ::-1]), format="bgr24")
+        new = new.reformat(format="yuv420p")
+    new.pts, new.time_base = pts, 1 / fps
+    return new
 
 
 def _scene_frame(index: int, width: int, height: int, fps: int) -> np.ndarray:
@@ -207,7 +231,7 @@ def prepare_sources(video: Path | None, cache_dir: Path, sub_scale: float = 0.5)
     """The main and sub-stream files, transcoding (once, cached) only what is not usable as is."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     if video is None:
-        main = cache_dir / f"generated-{GENERATED_SIZE[0]}x{GENERATED_SIZE[1]}.mp4"
+        main = cache_dir / f"generated-v{TRANSCODE_VERSION}-{GENERATED_SIZE[0]}x{GENERATED_SIZE[1]}.mp4"
         if not main.exists():
             log.info("generating the synthetic scene into %s", main)
             generate_scene(main)
@@ -222,8 +246,8 @@ def prepare_sources(video: Path | None, cache_dir: Path, sub_scale: float = 0.5)
         if why is not None:
             main = cache_dir / f"{video.stem}-{_cache_key(video, 'h264')}-h264.mp4"
             if not main.exists():
-                log.warning("source %s is %s: transcoding it once to %s (audio dropped)", video, why, main)
-                transcode_h264(video, main)
+                log.warning("source %s is %s: transcoding it once to %s", video, why, main)
+                transcode_h264(video, main, keep_audio=True)
             else:
                 log.info("source %s is %s: using the cached H.264 transcode %s", video, why, main)
     sub = cache_dir / f"{main.stem}-{_cache_key(main, 'sub', sub_scale)}-sub.mp4"
