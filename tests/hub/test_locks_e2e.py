@@ -248,3 +248,34 @@ async def test_g5_lock_paired_from_the_app_once_in_pairing_mode(hub: Hub, tmp_pa
         return all(not row["online"] for row in rows)
 
     await eventually(offline, 10)
+
+
+async def test_a3_lock_added_after_its_gateway_spoke_still_shows_its_state(hub: Hub, tmp_path: Path) -> None:
+    """The lock's first state was published before the lock was in any account (refused, or dropped by
+    the broker's ACL); adding it makes the hub fetch it (re-subscription and ``lock.state``)."""
+    _, token = await hub.user("alice")
+    gateway_label, lock_label = label("gateway"), label("lock")
+    gateway = await hub.add_device(token, gateway_label)
+    config = GatewayConfig(
+        serial=gateway_label.serial,
+        code=gateway_label.code,
+        mqtt_port=hub.mosquitto.port,
+        data_dir=tmp_path / "gateway",
+        lock_serial=lock_label.serial,
+        lock_code=lock_label.code,
+        tick_interval=0.05,
+    )
+    async with Gateway(config), hub.client(token) as c:
+
+        async def gateway_online() -> bool:
+            return bool((await c.get(f"/api/devices/{gateway['id']}")).json()["online"])
+
+        await eventually(gateway_online, 15)
+        await asyncio.sleep(1.0)  # the lock's state has been published (and lost) by now
+        lock = await hub.add_device(token, lock_label, gateway_id=gateway["id"])
+
+        async def lock_state_known() -> bool:
+            row = (await c.get(f"/api/locks/{lock['id']}")).json()
+            return bool(row["online"] and row["lock_state"] == "locked" and row["battery"] is not None)
+
+        await eventually(lock_state_known, 10)

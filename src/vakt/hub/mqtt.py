@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -59,6 +60,7 @@ class HubMqtt:
         self._availability_hooks: list[AvailabilityHook] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._backlog = 0  # messages received and not yet stored
+        self._refreshes: set[asyncio.Task[None]] = set()
 
     # -- hooks for other areas -------------------------------------------------------------------
     def on_event(self, callback: EventHook) -> None:
@@ -88,9 +90,9 @@ class HubMqtt:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._refreshes]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._refreshes]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
@@ -267,6 +269,47 @@ class HubMqtt:
             raise CommandError(f"could not send {name} to {serial}: {exc}") from None
         finally:
             self._pending.pop(command.id, None)
+
+    def refresh_soon(self, serial: str, kind: str) -> None:
+        """Fetch a newly added device's state in the background (see ``refresh``)."""
+        task = asyncio.create_task(self.refresh(serial, kind), name=f"refresh-{serial}")
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def refresh(self, serial: str, kind: str) -> None:
+        """A device just added may have spoken before the hub knew it (its messages were refused, or the
+        broker dropped them before its account existed): subscribe again for its retained state and
+        availability, and ask a lock or gateway for its state (``lock.state`` / ``gateway.state``)."""
+        self.directory.forget(serial)
+        client = self._client
+        if client is None:
+            return
+        topics = [topic(serial, Channel.STATE), topic(serial, Channel.AVAILABILITY)]
+        try:
+            for name in topics:
+                await client.subscribe(name, qos=1)  # a new subscription gets the retained message again
+            command = {"lock": "lock.state", "gateway": "gateway.state"}.get(kind)
+            if command is not None:
+                await asyncio.sleep(0.5)  # Mosquitto reloads its ACL on SIGHUP in the background
+                try:
+                    ack = await self.send_command(serial, command, {}, timeout=3.0)
+                except CommandError as exc:
+                    log.info("no state from %s yet (%s); it will come with its next change", serial, exc)
+                else:
+                    if ack.ok and isinstance(ack.result.get("kind"), str):
+                        now = utcnow()
+                        self._backlog += 2
+                        await self._queue.put(
+                            Incoming(serial, Channel.STATE, json.dumps(ack.result).encode(), now)
+                        )
+                        await self._queue.put(
+                            Incoming(serial, Channel.AVAILABILITY, b'{"status": "online"}', now)
+                        )
+            await asyncio.sleep(2.0)
+            for name in topics:
+                await client.unsubscribe(name)
+        except aiomqtt.MqttError as exc:
+            log.info("refreshing %s failed (%s)", serial, exc)
 
     def device_ref(self, device_id: int) -> DeviceRef | None:
         return self.directory.by_id(device_id)

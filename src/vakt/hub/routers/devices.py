@@ -93,7 +93,7 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
             f"device {label.serial} is already in an account; it must be deleted there first",
         ) from None
     await _sync_broker(request, session)
-    request.app.state.mqtt.directory.forget(label.serial)
+    request.app.state.mqtt.refresh_soon(label.serial, kind.value)
     return device_out(DeviceAccess(device, user, True, ALL_PERMISSIONS))
 
 
