@@ -17,6 +17,6 @@ def test_bench_fingerprint_runs_with_tiny_sizes() -> None:
     spec.loader.exec_module(module)
     figures = module.run(50, probes=1, identify=2, loop_probes=2)
     assert figures.impostor_comparisons == 50 * 49 + 2 * 49
-    assert len(figures.genuine) == 50 and figures.loop_ms
+    assert len(figures.genuine) == 50 and len(figures.loop_cpu_ms) == 2
     text = module.report(figures)
     assert "FAR" in text and "FRR" in text and "p99" in text
