@@ -58,13 +58,12 @@ export default function cameraScreen(d, params) {
     } catch (err) { toastError(err); }
   });
 
-  const recOn = (st) => { const r = (st || {}).recording; return Boolean(r && typeof r === "object" ? r.on && r.reason === "manual" : r); };
-  let recording = recOn(d.state);
+  let recording = false;
   const recBtn = ctl("record", "record", "Record", async () => {
     try {
       const next = !recording;
-      await api.post(`/api/cameras/${d.id}/record`, { on: next, action: next ? "start" : "stop" });
-      setRecording(next);
+      const cam = await api.post(`/api/cameras/${d.id}/record`, { on: next });
+      setRecording(Boolean(cam.manual_recording));
       toast(next ? "Recording started." : "Recording stopped.", { kind: "ok" });
     } catch (err) { toastError(err); }
   }, { class: "ctl danger" });
@@ -116,12 +115,22 @@ export default function cameraScreen(d, params) {
         links),
       h("div", { class: "stack" }, storage.el)));
 
+  // The hub's view of the camera: chosen definition and manual recording (C5.1).
+  api.get(`/api/cameras/${d.id}`).then((cam) => {
+    if (cam.definition && cam.definition !== definition) {
+      definition = cam.definition;
+      for (const b of defSel.children) b.setAttribute("aria-pressed", String(b.dataset.value === definition));
+      startLive();
+    }
+    setRecording(Boolean(cam.manual_recording));
+  }).catch(() => {});
   startLive();
   setRecording(recording);
   cleanups.push(subscribe((id) => {
     if (id !== d.id) return;
     const cur = device(d.id);
-    if (cur && cur.state && cur.state.recording !== undefined) setRecording(recOn(cur.state));
+    const ad = cur && cur.state && cur.state.active_defense;
+    if (ad && typeof ad.on === "boolean") defense.setAttribute("aria-pressed", String(ad.on));
   }));
   if (params.query.get("talk")) setTimeout(() => talk.el.focus(), 300);
   return { el, title: d.name || "Camera", destroy: () => { if (live) live.destroy(); cleanups.forEach((f) => f()); } };
