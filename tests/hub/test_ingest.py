@@ -58,6 +58,7 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
             (f"{base}/event", b"x" * (MAX_PAYLOAD_BYTES + 1), False),
             (f"{base}/event", encode(Event(source="SOMEONE_ELSE", type="Doorbell")), False),
             (f"{base}/state", b"[1, 2]", False),
+            (f"{base}/event", b'{"source": "%s", "type": "X", "data": {"x": NaN}}' % serial.encode(), False),
             (
                 f"{base}/state",
                 json.dumps({"kind": "lock", "battery_percent": 81, "lock_state": "locked"}).encode(),
@@ -80,7 +81,9 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
         assert all(e.device_id == lock["id"] for e in stored)
         assert stored[0].ts == good[0].ts and stored[0].data == {"n": 0}
         rejected = hub.app.state.mqtt.stats.rejected
-        assert rejected["malformed"] == 3  # bad JSON, short id, state not an object
+        assert (
+            rejected["malformed"] == 4
+        )  # bad JSON, short id, state not an object, NaN (PostgreSQL refuses it)
         assert rejected["duplicate"] == 1 and rejected["oversized"] == 1
         assert rejected["source_mismatch"] == 1 and rejected["unknown_device"] >= 1
         async with hub.app.state.sessionmaker() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -59,8 +60,6 @@ class IngestStats:
 
 def decode_state(payload: bytes) -> dict[str, Any]:
     """A device's retained state: a JSON object that names its ``kind``."""
-    import json
-
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
@@ -69,6 +68,7 @@ def decode_state(payload: bytes) -> dict[str, Any]:
         raise ProtocolError(f"invalid state: not JSON ({exc})") from None
     if not isinstance(state, dict) or not isinstance(state.get("kind"), str):
         raise ProtocolError("invalid state: a JSON object with a 'kind' is required")
+    _finite_json(state, "state")
     return state
 
 
@@ -118,8 +118,17 @@ class DeviceDirectory:
         return self._by_id.get(device_id)
 
 
+def _finite_json(value: Any, what: str) -> None:
+    """Refuse NaN/Infinity: PostgreSQL's JSON type rejects them, which would fail the whole batch."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise ProtocolError(f"invalid {what}: NaN or Infinity is not JSON") from None
+
+
 def _validate_event(ref: DeviceRef, known: dict[str, DeviceRef], payload: bytes) -> Event:
     event = decode(Event, payload)
+    _finite_json(event.data, "Event data")
     if event.source != ref.serial:
         # A gateway may report on a paired lock's behalf; anything else is refused.
         source = known.get(event.source)

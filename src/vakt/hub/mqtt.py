@@ -182,21 +182,32 @@ class HubMqtt:
             items = [await self._queue.get()]
             while len(items) < _BATCH_MAX and not self._queue.empty():
                 items.append(self._queue.get_nowait())
+            for batch in await self._store(items):
+                await self._after_commit(batch)
+            self._backlog -= len(items)
+
+    async def _store(self, items: list[Incoming]) -> list[Batch]:
+        """Store a batch; if it keeps failing, store its messages one by one: one bad one sinks no other."""
+        delay = 0.5
+        for attempt in range(3):
             try:
                 async with self._sessionmaker() as session:
-                    batch = await store_batch(session, self.directory, items, self.stats)
+                    return [await store_batch(session, self.directory, items, self.stats)]
             except Exception:
-                log.exception("storing %d device messages failed; retrying once", len(items))
-                await asyncio.sleep(0.5)
-                try:
-                    async with self._sessionmaker() as session:
-                        batch = await store_batch(session, self.directory, items, self.stats)
-                except Exception:
-                    log.exception("dropping %d device messages after a second failure", len(items))
-                    self._backlog -= len(items)
-                    continue
-            await self._after_commit(batch)
-            self._backlog -= len(items)
+                log.exception("storing %d device messages failed (attempt %d)", len(items), attempt + 1)
+                await asyncio.sleep(delay)
+                delay *= 2
+        batches = []
+        for item in items:
+            try:
+                async with self._sessionmaker() as session:
+                    batches.append(await store_batch(session, self.directory, [item], self.stats))
+            except Exception:
+                self.stats.rejected["storage_error"] += 1
+                log.exception(
+                    "dropped a %s message from %s that cannot be stored", item.channel.value, item.serial
+                )
+        return batches
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until every received message has been stored (tests, shutdown)."""
