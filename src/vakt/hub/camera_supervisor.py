@@ -27,7 +27,7 @@ from vakt.media.live import LiveChunk, LiveMuxer, LiveStream
 from vakt.media.pipeline import CameraPipeline, PipelineConfig
 from vakt.media.recovery import recover_orphans
 from vakt.media.retention import RetainedSegment, RetentionLimits, RetentionPolicy
-from vakt.media.segments import SegmentInfo
+from vakt.media.segments import SegmentInfo, camera_dir
 from vakt.media.settings import MediaSettings
 
 log = logging.getLogger(__name__)
@@ -180,12 +180,23 @@ class CameraSupervisor:
                 pipe = self.pipelines[device_id]
                 if want is None or want.url != pipe.config.url or want.audio != pipe.config.audio:
                     await self.pipelines.pop(device_id).stop()
+                    if want is None:
+                        await self._forget(device_id)
                 else:
                     pipe.set_continuous(want.continuous)
             for device_id, want in self._wanted.items():
                 if device_id not in self.pipelines:
                     await self._start_pipeline(device_id, want)
             await self._stop_idle_sub_streams()
+
+    async def _forget(self, device_id: int) -> None:
+        """A deleted camera's footage goes with it (its index rows went with the device)."""
+        async with self.sessionmaker() as session:
+            if await session.get(Device, device_id) is not None:
+                return
+        folder = camera_dir(self.media_dir, device_id)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        log.info("camera %s deleted: its recordings in %s were removed", device_id, folder)
 
     async def _start_pipeline(self, device_id: int, want: _Wanted) -> None:
         config = PipelineConfig(
@@ -251,6 +262,13 @@ class CameraSupervisor:
                 await camera_index.open_gap(session, device_id, at, detail)
             else:
                 await camera_index.close_gap(session, device_id, at)
+            camera = await session.get(Camera, device_id)
+            device = await session.get(Device, device_id)
+            if camera is not None and device is not None and not camera.emulated:
+                # a real RTSP camera has no MQTT availability: its stream is its online state (A3)
+                device.online = kind == "up"
+                device.last_seen_at = at
+                await session.commit()
         if self.bus is not None:
             await self.bus.publish(
                 {

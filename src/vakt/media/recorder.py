@@ -15,6 +15,7 @@ import av
 import av.container
 
 from vakt.media.fmp4 import scan_file
+from vakt.media.recovery import recover_part_file
 from vakt.media.segments import PART_SUFFIX, SegmentInfo, segment_path
 from vakt.media.session import MediaPacket, StreamSet
 
@@ -187,8 +188,6 @@ class SegmentRecorder:
             )
             if current is not None:
                 # Keep what is playable: the part file is recovered like one cut by a crash.
-                from vakt.media.recovery import recover_part_file
-
                 info = recover_part_file(current.part, self.camera_id, discard_empty=True)
                 if info is not None:
                     self.on_segment(info)
