@@ -216,12 +216,14 @@ async def test_a5_a8_websocket_filters_by_permission_and_share_expiry(world: Wor
     creds = DeviceCredentials.derive(gateway.serial, code)
     ws_url = hub.url.replace("http", "ws") + "/api/ws?token="
     sockets = {
-        who: await websockets.connect(ws_url + world.tokens[who]) for who in ("full", "no_history", "expired")
+        who: await websockets.connect(ws_url + world.tokens[who])
+        for who in ("full", "no_history", "no_settings", "expired")
     }
     try:
         for ws in sockets.values():
             assert json.loads(await ws.recv())["type"] == "hello"
-        state = {"kind": "lock", "lock_state": "locked"}
+        credentials = [{"credential_type": "PIN", "index": 1, "name": "Alice"}]
+        state = {"kind": "lock", "lock_state": "locked", "credentials": credentials}
         event = Event(source=lock.serial, type="Doorbell")
         base = f"vakt/v1/{lock.serial}"
         await _publish_as(
@@ -230,15 +232,24 @@ async def test_a5_a8_websocket_filters_by_permission_and_share_expiry(world: Wor
             [(f"{base}/state", json.dumps(state).encode(), True), (f"{base}/event", encode(event), False)],
         )
 
-        async def collect(ws: Any) -> list[str]:
+        async def collect(ws: Any) -> list[dict[str, Any]]:
             got = []
             while True:
                 try:
-                    got.append(json.loads(await asyncio.wait_for(ws.recv(), 0.8))["type"])
+                    got.append(json.loads(await asyncio.wait_for(ws.recv(), 0.8)))
                 except TimeoutError:
                     return got
 
-        seen = {who: await collect(ws) for who, ws in sockets.items()}
+        messages = {who: await collect(ws) for who, ws in sockets.items()}
+        seen = {who: [m["type"] for m in got] for who, got in messages.items()}
+        states = {
+            who: [m["state"] for m in got if m["type"] == "device.state"] for who, got in messages.items()
+        }
+        # the lock's credential list (names) only reaches users with the settings permission
+        assert states["full"][0]["credentials"] == credentials
+        assert states["no_settings"][0] == {"kind": "lock", "lock_state": "locked"}
+        async with hub.client(world.tokens["no_settings"]) as c:
+            assert "credentials" not in (await c.get(f"/api/devices/{world.lock_id}")).json()["state"]
         assert "device.state" in seen["full"] and "device.event" in seen["full"]
         assert "device.state" in seen["no_history"] and "device.event" not in seen["no_history"]
         assert seen["expired"] == []

@@ -60,6 +60,10 @@ class EventBus:
             for key in [k for k in self._audience if k[0] == device_id]:
                 del self._audience[key]
 
+    async def audience(self, device_id: int, permission: Permission | None = None) -> set[int]:
+        """Ids of the users who may see ``device_id`` (holding ``permission`` when given); cached briefly."""
+        return await self._allowed(device_id, permission)
+
     async def _allowed(self, device_id: int, permission: Permission | None) -> set[int]:
         key = (device_id, permission)
         cached = self._audience.get(key)

@@ -63,9 +63,19 @@ def summarize_state(state: dict[str, Any]) -> tuple[float | None, bool | None, l
     return battery, locked, alarms, rssi
 
 
+# Parts of a device's state only some permissions may see (A5).
+_STATE_NEEDS = {"credentials": Permission.SETTINGS}
+
+
+def visible_state(access: DeviceAccess) -> dict[str, Any]:
+    state = access.device.state or {}
+    hidden = [key for key, needed in _STATE_NEEDS.items() if key in state and not access.allows(needed)]
+    return {k: v for k, v in state.items() if k not in hidden} if hidden else state
+
+
 def device_out(access: DeviceAccess) -> DeviceOut:
     device = access.device
-    state = device.state or {}
+    state = visible_state(access)
     battery, locked, alarms, rssi = summarize_state(state)
     return DeviceOut(
         id=device.id,

@@ -235,9 +235,7 @@ class HubMqtt:
             await self._run_hooks(self._availability_hooks, devices.get(device_id), online)
         for device_id, (_, state) in batch.states.items():
             if live:
-                await self._bus.publish(
-                    {"type": "device.state", "device_id": device_id, "state": state}, device_id
-                )
+                await self._publish_state(device_id, state)
             await self._run_hooks(self._state_hooks, devices.get(device_id), state)
         for ref, event in batch.events:
             if live:
@@ -248,6 +246,20 @@ class HubMqtt:
                 }
                 await self._bus.publish(message, ref.id, permission=Permission.HISTORY)
             await self._run_hooks(self._event_hooks, devices.get(ref.id), event)
+
+    async def _publish_state(self, device_id: int, state: dict[str, Any]) -> None:
+        """A lock's credential list goes only to users with the settings permission (A5)."""
+        message = {"type": "device.state", "device_id": device_id, "state": state}
+        if "credentials" not in state:
+            await self._bus.publish(message, device_id)
+            return
+        await self._bus.publish(message, device_id, permission=Permission.SETTINGS)
+        others = await self._bus.audience(device_id) - await self._bus.audience(
+            device_id, Permission.SETTINGS
+        )
+        if others:
+            stripped = {k: v for k, v in state.items() if k != "credentials"}
+            await self._bus.publish({**message, "state": stripped}, device_id, user_ids=others)
 
     async def _run_hooks(self, hooks: list[Any], device: Device | None, payload: Any) -> None:
         if device is None:
