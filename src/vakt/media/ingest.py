@@ -16,6 +16,7 @@ import av.container
 from vakt.media.session import MediaPacket, StreamSet
 
 log = logging.getLogger(__name__)
+USER_AGENT = "vakt-hub-recorder/1"
 
 
 class PacketSink(Protocol):
@@ -118,7 +119,8 @@ class Ingest:
             self._stop.wait(delay)
 
     def _open(self) -> av.container.InputContainer:
-        options = {"rtsp_transport": "tcp"} if self.url.startswith("rtsp") else {}
+        # the User-Agent tells a camera this is the recorder, not someone watching live (C1 solid blue)
+        options = {"rtsp_transport": "tcp", "user_agent": USER_AGENT} if self.url.startswith("rtsp") else {}
         return av.open(self.url, options=options, timeout=self.timeouts)
 
     def _session(self) -> None:
