@@ -275,3 +275,39 @@ async def test_a1_a5_accounts_and_sharing_on_both_databases(
         async with hub.client(world.tokens["owner"]) as c:
             sessions = (await c.get("/api/auth/sessions")).json()
             assert len(sessions) == 1 and sessions[0]["current"] is True
+
+
+async def test_a5_shared_user_sees_lock_history_only_from_the_share_start(world: World) -> None:
+    from vakt.hub.models.devices import DeviceEvent
+
+    now = datetime.now(UTC)
+    operation = {"lock_operation_type": "Unlock", "operation_source": "Keypad", "credential": None}
+    async with world.hub.app.state.sessionmaker() as s:
+        for event_id, ts in (
+            ("before-share-1", now - timedelta(hours=2)),
+            ("after-share-1", now + timedelta(seconds=1)),
+        ):
+            s.add(
+                DeviceEvent(
+                    event_id=event_id, device_id=world.lock_id, type="LockOperation", ts=ts, data=operation
+                )
+            )
+        s.add(
+            DeviceEvent(
+                event_id="alarm-before-1",
+                device_id=world.lock_id,
+                type="DoorLockAlarm",
+                ts=now - timedelta(hours=1),
+                data={"alarm_code": "WrongCodeEntryLimit", "active": True},
+            )
+        )
+        await s.commit()
+    async with world.hub.client(world.tokens["owner"]) as c:
+        owner_log = {e["event_id"] for e in (await c.get(f"/api/locks/{world.lock_id}/log")).json()}
+        owner_alarms = (await c.get(f"/api/locks/{world.lock_id}/alarms")).json()
+    async with world.hub.client(world.tokens["full"]) as c:
+        shared_log = {e["event_id"] for e in (await c.get(f"/api/locks/{world.lock_id}/log")).json()}
+        shared_alarms = (await c.get(f"/api/locks/{world.lock_id}/alarms")).json()
+    assert {"before-share-1", "after-share-1", "alarm-before-1"} <= owner_log
+    assert shared_log == {"after-share-1"}
+    assert [a["event_id"] for a in owner_alarms] == ["alarm-before-1"] and shared_alarms == []
