@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,24 +87,26 @@ async def test_replayed_command_id_is_not_executed_twice(device: tuple[DeviceCli
 
 
 @pytest.mark.parametrize(
-    ("payload", "error"),
+    ("make_payload", "error"),
     [
-        (b'{"id": "abcdef0123", "name": "camera.siren"}', "invalid Command"),
-        (b'{"id": "abcdef0123", "target": "CAM0001", "name": 5}', "invalid Command: name"),
-        (encode(Command(id="abcdef0123", target="LK0001", name="x")), "command target LK0001"),
-        (encode(Command(id="abcdef0123", target="CAM0001", name="camera.refuse")), "refused on purpose"),
-        (encode(Command(id="abcdef0123", target="CAM0001", name="camera.crash")), "failed inside"),
-        (encode(Command(id="abcdef0123", target="CAM0001", name="x",
+        (lambda: b'{"id": "abcdef0123", "name": "camera.siren"}', "invalid Command"),
+        (lambda: b'{"id": "abcdef0123", "target": "CAM0001", "name": 5}', "invalid Command: name"),
+        (lambda: encode(Command(id="abcdef0123", target="LK0001", name="x")), "command target LK0001"),
+        (lambda: encode(Command(id="abcdef0123", target="CAM0001", name="camera.refuse")),
+         "refused on purpose"),
+        (lambda: encode(Command(id="abcdef0123", target="CAM0001", name="camera.crash")), "failed inside"),
+        (lambda: encode(Command(id="abcdef0123", target="CAM0001", name="x",
                         ts=datetime.now(UTC) - timedelta(hours=1))), "expired"),
-        (json.dumps({"id": "abcdef0123", "target": "CAM0001", "name": "x",
+        (lambda: json.dumps({"id": "abcdef0123", "target": "CAM0001", "name": "x",
                      "args": {"pad": "x" * 70_000}}).encode(), "exceeds"),
     ],
 )
 async def test_bad_command_gets_an_error_ack_and_the_device_keeps_working(
-    device: tuple[DeviceClient, Recorder], hub: aiomqtt.Client, payload: bytes, error: str
+    device: tuple[DeviceClient, Recorder], hub: aiomqtt.Client, make_payload: Callable[[], bytes], error: str
 ) -> None:
     await hub.publish("vakt/v1/CAM0001/cmd", b"not json at all", qos=1)  # no id: logged, unanswered
-    await hub.publish("vakt/v1/CAM0001/cmd", payload, qos=1)
+    # built now, not at collection, so the command is fresh however long the suite runs
+    await hub.publish("vakt/v1/CAM0001/cmd", make_payload(), qos=1)
     ack = await _ack(hub)
     assert ack.id == "abcdef0123" and not ack.ok and error in (ack.error or "")
     good = Command(target="CAM0001", name="camera.siren")
