@@ -47,6 +47,7 @@ class HubSettings(BaseSettings):
 
     argon2_time_cost: int = Field(default=3, ge=1, le=20, description="argon2id passes for new hashes")
     argon2_memory_kib: int = Field(default=65536, ge=256, description="argon2id memory for new hashes")
+    event_retention_days: int = Field(default=365, ge=1, description="device events older than this go")
     session_ttl_s: int = Field(default=14 * 24 * 3600, ge=60, description="sign-in session lifetime")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
     login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins before 429")
