@@ -279,3 +279,35 @@ async def test_a3_lock_added_after_its_gateway_spoke_still_shows_its_state(hub: 
             return bool(row["online"] and row["lock_state"] == "locked" and row["battery"] is not None)
 
         await eventually(lock_state_known, 10)
+
+
+async def test_a7_temporary_code_outside_its_window_does_not_open(home: Home) -> None:
+    """A code valid only from tomorrow: the lock keeps the window and refuses it today (A7, chosen)."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC) + timedelta(days=1)
+    body = {
+        "kind": "code",
+        "user_name": "Guest",
+        "code": "7070707",
+        "valid_from": start.isoformat(),
+        "valid_until": (start + timedelta(hours=4)).isoformat(),
+    }
+    async with home.hub.client(home.token) as c:
+        await home.keypad("3571#12#135790#135790#*")  # leave initial mode first (L2.1)
+        r = await c.post(f"/api/locks/{home.lock_id}/credentials", json=body)
+        assert r.status_code == 201 and r.json()["user_type"] == "ExpiringUser", r.text
+        lock_view = home.gateway.locks[home.lock.serial].state()["credentials"]
+        guest = next(x for x in lock_view if x.get("name") == "Guest")
+        assert abs(guest["valid_from"] - start.timestamp()) < 1
+        await home.keypad("7070707#")
+
+        async def refused() -> list[dict[str, Any]]:
+            log = (
+                await c.get(f"/api/locks/{home.lock_id}/log", params={"type": "LockOperationError"})
+            ).json()
+            return [e for e in log if e["source"] == "Keypad"]
+
+        assert (await eventually(refused))[0]["operation"] == "Unlock"
+        log = (await c.get(f"/api/locks/{home.lock_id}/log", params={"type": "LockOperation"})).json()
+        assert not [e for e in log if e["source"] == "Keypad"]
