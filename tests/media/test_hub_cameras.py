@@ -25,9 +25,13 @@ from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
 from tests.media.camera_process import CameraProcess
 from tests.media.helpers import PEOPLE, needs_assets
 from vakt.broker.embedded import free_port
+from vakt.hub.models.alerts import PersonEventRecord
+from vakt.hub.routers import cameras
 from vakt.protocol import DeviceLabel
 
 pytestmark = [needs_assets, pytest.mark.slow, pytest.mark.mosquitto]
+# Only the camera area's service: these tests are about recording, not person analysis (its own tests).
+CAMERA_ONLY = [cameras.service]
 
 
 @pytest.fixture
@@ -42,7 +46,9 @@ async def camera(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Came
 async def hub(tmp_path: Path, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Hub]:
     monkeypatch.setenv("VAKT_MEDIA_SEGMENT_SECONDS", "2")
     monkeypatch.setenv("VAKT_MEDIA_RECONCILE_INTERVAL_S", "1")
-    async with running_hub(hub_settings(tmp_path, mosquitto), mosquitto) as running:
+    (tmp_path / "nas").mkdir()
+    monkeypatch.setenv("VAKT_MEDIA_CLOUD", json.dumps({"type": "local", "root": str(tmp_path / "nas")}))
+    async with running_hub(hub_settings(tmp_path, mosquitto), mosquitto, services=CAMERA_ONLY) as running:
         yield running
 
 
@@ -194,8 +200,27 @@ async def test_rtsp_camera_recorded_and_history_served_with_permissions(
         r = await c.patch(f"/api/cameras/{device_id}/settings", json={"time_zone": "America/New_York"})
         assert r.status_code == 200 and r.json()["values"]["time_zone"] == "America/New_York"
 
-    # retention through the hub: a free-space floor that cannot be met deletes footage, files and rows
+    # C7.1 cloud tier: finished segments were uploaded to the store, same relative paths
+    media_dir = hub.app.state.settings.media_dir
     supervisor = hub.app.state.cameras
+    async with asyncio.timeout(20):
+        while supervisor.uploader.uploaded < 3:
+            await asyncio.sleep(0.2)
+    uploaded = [p for p in (media_dir.parent.parent / "nas").rglob("*.mp4")]
+    assert uploaded and all(
+        (media_dir / p.relative_to(media_dir.parent.parent / "nas")).exists() for p in uploaded
+    )
+
+    # a person event (detection's table) makes the footage it overlaps event footage (kept longer)
+    async with hub.app.state.sessionmaker() as session:
+        session.add(PersonEventRecord(device_id=device_id, started_at=at, ended_at=at + timedelta(seconds=1)))
+        await session.commit()
+    assert await supervisor.run_retention() == 0
+    async with hub.client(owner) as c:
+        r = await c.get(f"{base}/timeline", params={"day": today.isoformat()})
+        assert any(s["has_event"] for s in r.json()["recordings"])
+
+    # retention through the hub: a free-space floor that cannot be met deletes footage, files and rows
     supervisor.settings.min_free_mb = 10**9
     files_before = list(hub.app.state.settings.media_dir.rglob("*.mp4"))
     deleted = await supervisor.run_retention()
@@ -226,7 +251,7 @@ async def test_emulated_camera_added_by_qr_records_and_recovers_after_restart(
     code = "QRCODE" + secrets.token_hex(4).upper()
     cam = CameraProcess(PEOPLE, tmp_path_factory.mktemp("cam"), free_port(), serial="VC30000077", code=code,
                         mqtt_port=mosquitto.port)  # fmt: skip
-    async with running_hub(settings, mosquitto) as hub:
+    async with running_hub(settings, mosquitto, services=CAMERA_ONLY) as hub:
         _, owner = await hub.user("owner")
         device = await hub.add_device(owner, DeviceLabel(serial="VC30000077", code=code, model="VC-300"))
         device_id = device["id"]
@@ -258,7 +283,7 @@ async def test_emulated_camera_added_by_qr_records_and_recovers_after_restart(
     source = largest.read_bytes()
     torn = largest.with_name("20300101T000000_000000Z.mp4.part")
     torn.write_bytes(source[: len(source) * 9 // 10])
-    async with running_hub(settings, mosquitto) as hub, hub.client(owner) as c:
+    async with running_hub(settings, mosquitto, services=CAMERA_ONLY) as hub, hub.client(owner) as c:
         r = await c.get(f"/api/cameras/{device_id}/history/calendar", params={"year": 2030, "month": 1})
         assert r.status_code == 200 and r.json()["days"] == ["2030-01-01"]
     assert not torn.exists() and torn.with_name("20300101T000000_000000Z.mp4").exists()

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vakt.hub.models.alerts import PersonEventRecord
@@ -124,6 +124,25 @@ async def mark_segments(
         update(Segment)
         .where(Segment.device_id == device_id, Segment.end > start, Segment.start < end)
         .values(**values)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def flag_person_footage(session: AsyncSession) -> int:
+    """Segments that overlap a person event become event footage (kept longer by retention, C9.1)."""
+    event = PersonEventRecord
+    overlaps = (
+        select(event.id)
+        .where(
+            event.device_id == Segment.device_id,
+            event.started_at < Segment.end,
+            func.coalesce(event.ended_at, event.started_at) >= Segment.start,
+        )
+        .exists()
+    )
+    result = await session.execute(
+        update(Segment).where(Segment.has_event.is_(False), overlaps).values(has_event=True)
     )
     await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -284,6 +284,7 @@ class CameraSupervisor:
     async def run_retention(self) -> int:
         """Apply per-camera age/size limits and the free-space floor (C12.1, C4.3); returns files deleted."""
         async with self.sessionmaker() as session:
+            await camera_index.flag_person_footage(session)
             cameras = (await session.scalars(select(Camera))).all()
             limits = {
                 c.device_id: RetentionLimits(
