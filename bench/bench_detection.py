@@ -163,7 +163,10 @@ async def bus_latency(
                 delay = origin + pts - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                if pipeline.process(frame, pts).events.started is not None:
+                started = pipeline.process(frame, pts).events.started
+                if started is not None and started.start < start - 0.5:
+                    break  # a person the baseline saw only briefly before the stretch: not this one's alert
+                if started is not None:
                     message = {"type": "notification", "shot": origin + start}
                     asyncio.run_coroutine_threadsafe(bus.publish(message, user_ids={1}), loop).result()
                     break

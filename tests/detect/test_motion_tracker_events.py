@@ -65,13 +65,22 @@ def test_tracker_predicts_boxes_on_skipped_frames_and_keeps_one_identity() -> No
     assert tracker.update(1.0, [_walker(1.0)])[0].track_id == track_id
 
 
+def _faint(t: float) -> Detection:
+    return Detection(_walker(t).box, 0.6)
+
+
 def test_tracker_needs_two_sightings_and_forgets_people_who_left() -> None:
     tracker = Tracker(TrackerConfig(max_coast=1.0))
-    assert tracker.update(0.0, [_walker(0)]) == []  # a one-frame blip is not a person yet
-    assert len(tracker.update(0.2, [_walker(0.2)])) == 1
+    assert tracker.update(0.0, [_faint(0)]) == []  # a one-frame blip is not a person yet
+    assert len(tracker.update(0.2, [_faint(0.2)])) == 1
     assert tracker.update(0.7, []) == []  # not drawn after show_coast
     tracker.update(1.5, [])
     assert tracker.tracks == []
+
+
+def test_one_confident_sighting_is_enough() -> None:
+    tracker = Tracker(TrackerConfig(confirm_score=0.7))
+    assert len(tracker.update(0.0, [_walker(0)])) == 1  # score 0.8
 
 
 def test_weak_detections_only_extend_existing_tracks() -> None:

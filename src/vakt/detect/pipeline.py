@@ -96,8 +96,9 @@ class Pipeline:
             detections = [Detection(b, 1.0) for b in motion]
         persons = self.tracker.update(pts, detections)
         # someone seen once and not yet confirmed: look at the very next frame, the alert waits on it
-        self._eager = any(t.hits < self.tracker.config.min_hits for t in self.tracker.tracks)
-        first_seen = min((t.first_seen for t in self.tracker.tracks if t.hits >= 2), default=None)
+        confirmed = self.tracker.confirmed()
+        self._eager = len(confirmed) < len(self.tracker.tracks)
+        first_seen = min((t.first_seen for t in confirmed), default=None)
         result = FrameResult(pts, analysed=True, persons=persons, motion=motion)
         result.events = self.events.update(pts, persons, frame, first_seen)
         return result
@@ -117,7 +118,7 @@ class Pipeline:
         if self.config.all_frames or self.motion_only or self._last_detect is None:
             return False
         since = pts - self._last_detect + 1e-3
-        tracked = [t.predict(pts) for t in self.tracker.tracks if t.hits >= self.tracker.config.min_hits]
+        tracked = [t.predict(pts) for t in self.tracker.confirmed()]
         looked = [np.asarray(r, dtype=np.float64) for r in self._last_regions] if since < RECHECK else []
         if since >= 1 / self.config.tracking_fps or not (tracked or looked):
             return False

@@ -18,6 +18,7 @@ class TrackerConfig:
     high_score: float = 0.45  # a detection this confident may start a track
     match_iou: float = 0.3
     min_hits: int = 2  # updates before a track counts as a person (one-frame blips do not)
+    confirm_score: float = 0.7  # ... unless its first detection is this confident
     max_coast: float = 1.0  # a track unseen this long is dropped
     show_coast: float = 0.3  # a track unseen this long is no longer drawn
     velocity_smoothing: float = 0.5
@@ -35,6 +36,10 @@ class Track:
     hits: int = 1
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # of the centre, px/s
     best_score: float = 0.0
+
+    def confirmed(self, config: TrackerConfig) -> bool:
+        """A person, not a blip: seen often enough, or once with high confidence."""
+        return self.hits >= config.min_hits or self.best_score >= config.confirm_score
 
     def predict(self, pts: float) -> np.ndarray:
         """The box moved with the centre's velocity; its size stays as last seen."""
@@ -102,7 +107,7 @@ class Tracker:
         coast = cfg.show_coast if coast is None else coast
         out = []
         for t in self.tracks:
-            if t.hits < cfg.min_hits or pts - t.last_seen > coast:
+            if not t.confirmed(cfg) or pts - t.last_seen > coast:
                 continue
             box = t.predict(pts)
             out.append(
@@ -114,6 +119,9 @@ class Tracker:
                 )
             )
         return out
+
+    def confirmed(self) -> list[Track]:
+        return [t for t in self.tracks if t.confirmed(self.config)]
 
     def _associate(
         self, pts: float, track_idx: list[int], dets: list[Detection]
