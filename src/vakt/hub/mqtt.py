@@ -28,6 +28,7 @@ EventHook = Callable[[Device, Event], Awaitable[None]]
 StateHook = Callable[[Device, dict[str, Any]], Awaitable[None]]
 AvailabilityHook = Callable[[Device, bool], Awaitable[None]]
 _BATCH_MAX = 500
+_LINGER_S = 0.01
 
 
 def default_client_id(settings: HubSettings) -> str:
@@ -180,6 +181,8 @@ class HubMqtt:
     async def _writer_loop(self) -> None:
         while True:
             items = [await self._queue.get()]
+            if self._queue.qsize() < _BATCH_MAX:
+                await asyncio.sleep(_LINGER_S)  # let a batch gather: one transaction for many messages
             while len(items) < _BATCH_MAX and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             for batch in await self._store(items):
