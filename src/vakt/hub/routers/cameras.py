@@ -7,6 +7,7 @@ recording settings (mode, retention).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -228,7 +229,7 @@ async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
     if pipe is None or pipe.live.init is None or pipe.live.latest_keyframe is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the camera is not streaming")
     try:
-        jpeg = decode_fragment_jpeg(pipe.live.init, pipe.live.latest_keyframe)
+        jpeg = await asyncio.to_thread(decode_fragment_jpeg, pipe.live.init, pipe.live.latest_keyframe)
     except NoFootage as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
