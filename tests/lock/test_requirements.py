@@ -211,6 +211,9 @@ def test_L5_1_fingerprint_five_touches_count_shown_duplicate_refused(lock: Lock)
     for n in range(1, 5):
         out = lock.place_finger(ALICE)
         assert out.display.text == str(n) and has(out, Prompt.TOUCH_AGAIN)
+    tip = fp.Sensor(9).capture(ALICE)[:5]  # a fingertip barely touching: not counted
+    out = lock.place_finger(tip)
+    assert has(out, Prompt.TOUCH_AGAIN) and out.display.text == "4"
     out = lock.place_finger(ALICE)
     assert has(out, Prompt.SUCCESS) and out.display.text == "1" and out.display.blinking
     assert has(add_finger(lock, ALICE), Prompt.ALREADY_EXISTS)

@@ -35,6 +35,7 @@ MIN_PAIRED = 7  # and never fewer paired minutiae than this
 OVERLAP_RADIUS = 20.0
 MERGE_THRESHOLD = 8  # paired minutiae needed to merge an enrolment capture into the template
 MAX_TEMPLATE_POINTS = 96
+MIN_CAPTURE_MINUTIAE = 12  # an enrolment touch with less contact than this is asked again
 
 
 def _wrap(a: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -194,6 +194,9 @@ class Menu:
 
     # -- adding (L5) --------------------------------------------------------------------------
     def _capture(self, sample: fingerprint.Points) -> None:
+        if len(sample) < fingerprint.MIN_CAPTURE_MINUTIAE:
+            self.lock.say(Prompt.TOUCH_AGAIN)  # too little contact: not counted
+            return
         self.captures.append(sample)
         self.lock.show(str(len(self.captures)))
         if len(self.captures) < ENROL_CAPTURES:
