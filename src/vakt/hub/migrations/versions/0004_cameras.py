@@ -55,7 +55,10 @@ def upgrade() -> None:
         sa.Column("has_event", sa.Boolean(), nullable=False),
         sa.Column("uploaded", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["device_id"], ["devices.id"], name=op.f("fk_camera_segments_device_id_devices"), ondelete="CASCADE"
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_camera_segments_device_id_devices"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_camera_segments")),
         sa.UniqueConstraint("path", name=op.f("uq_camera_segments_path")),
