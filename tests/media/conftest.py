@@ -1,3 +1,3 @@
-"""The hub tests' private Mosquitto fixture, shared with the camera-area tests that run the real hub."""
+"""Hub test fixtures shared with the camera-area tests: the private Mosquitto and both databases."""
 
-from tests.hub.conftest import mosquitto  # noqa: F401  (re-exported fixture)
+from tests.hub.conftest import any_db_url, mosquitto, postgres_url  # noqa: F401  (re-exported fixtures)
