@@ -16,6 +16,7 @@ import secrets
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
@@ -33,7 +34,20 @@ GATEWAY = DeviceLabel(serial="VG1000TEST1", code="GWCODE1234", model="VG-1")
 LOCK = DeviceLabel(serial="VL1000TEST1", code="LOCKCODE12", model="VL-100")
 
 
-def start_gateway(data: Path, broker_port: int) -> tuple[asyncio.Task[None] | None, str | None]:
+async def power_on_when_added(accounts: BrokerAccounts, gateway: Any) -> None:
+    """Power the gateway on once its lock is in the account (relay allowed by the broker).
+
+    Works around a race (reported): a gateway that subscribes to its lock's topics before the hub has
+    registered the lock is denied and does not subscribe again, so the lock never answers commands.
+    """
+    while accounts.device(LOCK.serial) is None or accounts.device(GATEWAY.serial) is None:
+        await asyncio.sleep(0.1)
+    await gateway.run()
+
+
+def start_gateway(
+    data: Path, broker_port: int, accounts: BrokerAccounts
+) -> tuple[asyncio.Task[None] | None, str | None]:
     """The gateway emulator with its lock in range, paired at first start (G5)."""
     try:
         from vakt.gateway.config import GatewayConfig
@@ -51,7 +65,7 @@ def start_gateway(data: Path, broker_port: int) -> tuple[asyncio.Task[None] | No
             pair_on_start=True,
         )
     )
-    return asyncio.create_task(gateway.run()), None
+    return asyncio.create_task(power_on_when_added(accounts, gateway)), None
 
 
 async def run(data: Path, video: Path | None, port: int, cache: Path | None, models: Path | None) -> None:
@@ -89,7 +103,7 @@ async def run(data: Path, video: Path | None, port: int, cache: Path | None, mod
         )
     )
     await camera.start()
-    gateway_task, gateway_error = start_gateway(data, broker.port)
+    gateway_task, gateway_error = start_gateway(data, broker.port, accounts)
     print(
         json.dumps(
             {
