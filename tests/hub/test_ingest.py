@@ -236,3 +236,26 @@ async def test_g7_hub_reconnects_after_the_broker_restarts(tmp_path: Path) -> No
     finally:
         process.kill()
         process.wait()
+
+
+async def test_a3_locks_go_offline_with_their_gateway(hub: Hub) -> None:
+    """The broker publishes the gateway's last will ("offline") for its serial only; its lock follows."""
+    _, token = await hub.user("alice")
+    gateway, lock, creds = await _home(hub, token)
+    online, offline = encode(Availability(status="online")), encode(Availability(status="offline"))
+    await _publish_as(
+        hub,
+        creds,
+        [
+            (f"vakt/v1/{gateway['serial']}/availability", online, True),
+            (f"vakt/v1/{lock['serial']}/availability", online, True),
+        ],
+    )
+    await asyncio.sleep(0.3)
+    await hub.app.state.mqtt.idle()
+    async with hub.client(token) as c:
+        assert all(d["online"] for d in (await c.get("/api/devices")).json())
+        await _publish_as(hub, creds, [(f"vakt/v1/{gateway['serial']}/availability", offline, True)])
+        await asyncio.sleep(0.3)
+        await hub.app.state.mqtt.idle()
+        assert not any(d["online"] for d in (await c.get("/api/devices")).json())

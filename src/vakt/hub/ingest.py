@@ -180,6 +180,7 @@ async def store_batch(
             update(Device).where(Device.id == device_id).values(state=state, last_seen_at=now)
         )
         stats.states += 1
+    await _children_follow_offline_gateways(session, batch)
     for device_id, (_, online) in batch.availability.items():
         await session.execute(
             update(Device).where(Device.id == device_id).values(online=online, last_seen_at=now)
@@ -187,6 +188,18 @@ async def store_batch(
         stats.availability += 1
     await session.commit()
     return batch
+
+
+async def _children_follow_offline_gateways(session: AsyncSession, batch: Batch) -> None:
+    """A gateway's last will covers only its own serial: the locks it speaks for go offline with it."""
+    offline = [device_id for device_id, (_, online) in batch.availability.items() if not online]
+    if not offline:
+        return
+    rows = await session.execute(
+        select(Device.id, Device.serial, Device.parent_id).where(Device.parent_id.in_(offline), Device.online)
+    )
+    for device_id, serial, parent_id in rows.all():
+        batch.availability.setdefault(device_id, (DeviceRef(device_id, serial, parent_id), False))
 
 
 async def _insert_events(session: AsyncSession, rows: list[tuple[DeviceRef, Event, datetime]]) -> set[str]:
