@@ -197,8 +197,8 @@ async def test_rtsp_camera_recorded_and_history_served_with_permissions(
     async with hub.client(owner) as c:
         r = await c.patch(f"/api/cameras/{device_id}/settings", json={"status_light": False})
         assert r.status_code == 422
-        r = await c.patch(f"/api/cameras/{device_id}/settings", json={"time_zone": "America/New_York"})
-        assert r.status_code == 200 and r.json()["values"]["time_zone"] == "America/New_York"
+        r = await c.patch(f"/api/cameras/{device_id}/settings", json={"time_zone": "Europe/Berlin"})
+        assert r.status_code == 200 and r.json()["values"]["time_zone"] == "Europe/Berlin"
 
     # C7.1 cloud tier: finished segments were uploaded to the store, same relative paths
     media_dir = hub.app.state.settings.media_dir
@@ -264,11 +264,14 @@ async def test_emulated_camera_added_by_qr_records_and_recovers_after_restart(
                 assert r.status_code == 200 and "status_light" in r.json()["schema"]["properties"]
                 r = await c.patch(f"/api/cameras/{device_id}/settings", json={"status_light": False})
                 assert r.status_code == 200 and r.json()["values"]["status_light"] is False
+                r = await c.patch(f"/api/cameras/{device_id}/settings", json={"time_zone": "Asia/Tokyo"})
+                assert r.status_code == 200
+                await poll(c, f"/api/cameras/{device_id}", lambda j: j["time_zone"] == "Asia/Tokyo")
                 r = await c.patch(f"/api/cameras/{device_id}/settings", json={"detection_sensitivity": 9999})
                 assert r.status_code == 422
                 r = await c.post(f"/api/cameras/{device_id}/recording", json={"on": True})
                 assert r.status_code == 200 and r.json()["manual_recording"]
-                day = datetime.now(UTC).date().isoformat()
+                day = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()  # the camera's zone now
                 await poll(c, f"/api/cameras/{device_id}/history/timeline?day={day}",
                            lambda j: any(s["has_event"] for s in j["recordings"]))  # fmt: skip
                 # Standard definition plays the sub-stream, started on demand

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -340,8 +341,22 @@ class CameraSupervisor:
                 session.add(camera)
             camera.main_url = str(rtsp["main_url"])
             camera.sub_url = str(rtsp["sub_url"]) if rtsp.get("sub_url") else None
+            settings = state.get("settings")
+            if isinstance(settings, dict):  # set on the device itself (C6): Audio and Time Zone follow
+                if isinstance(settings.get("audio"), bool):
+                    camera.audio = settings["audio"]
+                if isinstance(settings.get("time_zone"), str) and _known_zone(settings["time_zone"]):
+                    camera.time_zone = settings["time_zone"]
             await session.commit()
         await self.reconcile()
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _unlink_all(paths: list[Path]) -> None:
