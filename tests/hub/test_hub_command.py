@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import websockets
 
 from tests.hub.conftest import HUB_PASSWORD, Mosquitto
 from vakt.broker.embedded import free_port
@@ -47,7 +49,20 @@ def test_vakt_hub_serves_with_broker_and_database_from_flags_and_env(
             time.sleep(0.1)
         assert health == {"status": "ok", "version": health["version"], "database": True, "mqtt": True}
         assert (tmp_path / "hub.db").exists()
+        url = f"http://127.0.0.1:{port}"
+        user = {"email": "a@example.org", "username": "alice", "password": "correct horse battery"}
+        assert httpx.post(f"{url}/api/auth/register", json=user).status_code == 201
+        token = httpx.post(
+            f"{url}/api/auth/login", json={"login": "alice", "password": user["password"]}
+        ).json()["token"]
+        asyncio.run(_open_websocket(f"ws://127.0.0.1:{port}/api/ws?token={token}"))
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0, out
+    assert "WebSocket /api/ws?token=***" in out and token not in out  # tokens never reach the logs
+
+
+async def _open_websocket(url: str) -> None:
+    async with websockets.connect(url) as ws:
+        assert "hello" in await ws.recv()

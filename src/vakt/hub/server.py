@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 from collections.abc import AsyncIterator, Generator
 
 import uvicorn
 from fastapi import FastAPI
+
+_TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """Session tokens in query strings (``/api/ws?token=...``) never reach the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN.sub(r"\1***", record.msg)
+        return True
+
+
+def redact_tokens_in_logs() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
 
 class _QuietServer(uvicorn.Server):
@@ -21,6 +43,7 @@ async def serve(
     app: FastAPI, host: str, port: int, log_level: str = "warning"
 ) -> AsyncIterator[uvicorn.Server]:
     """Run ``app`` on host:port until the block ends; raises if it cannot start (port taken ...)."""
+    redact_tokens_in_logs()
     server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on"))
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")
     try:
