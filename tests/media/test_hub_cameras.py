@@ -20,12 +20,14 @@ import httpx
 import numpy as np
 import pytest
 import websockets
+from sqlalchemy import func, select
 
 from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
 from tests.media.camera_process import CameraProcess
 from tests.media.helpers import PEOPLE, needs_assets
 from vakt.broker.embedded import free_port
 from vakt.hub.models.alerts import PersonEventRecord
+from vakt.hub.models.cameras import Segment
 from vakt.hub.routers import cameras
 from vakt.protocol import DeviceLabel
 
@@ -210,6 +212,9 @@ async def test_rtsp_camera_recorded_and_history_served_with_permissions(
     assert uploaded and all(
         (media_dir / p.relative_to(media_dir.parent.parent / "nas")).exists() for p in uploaded
     )
+    async with hub.app.state.sessionmaker() as session:  # the index knows what is in the cloud
+        done = await session.scalar(select(func.count()).where(Segment.uploaded.is_(True)))
+        assert done is not None and done >= 3
 
     # a person event (detection's table) makes the footage it overlaps event footage (kept longer)
     async with hub.app.state.sessionmaker() as session:

@@ -12,9 +12,10 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 MB = 1_000_000
 
 
-def seg(id: int, camera: int, hours_ago: float, size: int = MB, event: bool = False) -> RetainedSegment:
+def seg(id: int, camera: int, hours_ago: float, size: int = MB, event: bool = False,
+        pending: bool = False) -> RetainedSegment:  # fmt: skip
     start = NOW - timedelta(hours=hours_ago)
-    return RetainedSegment(id, camera, start, start + timedelta(seconds=10), size, event)
+    return RetainedSegment(id, camera, start, start + timedelta(seconds=10), size, event, pending)
 
 
 CASES = [
@@ -78,6 +79,26 @@ CASES = [
         5 * MB,
         3 * MB,
         [1, 2],
+        Reason.DISK_FLOOR,
+    ),
+    (
+        "footage not yet uploaded waits for the cloud tier (C10.1)",
+        [seg(1, 1, 200, pending=True), seg(2, 1, 200)],
+        {},
+        RetentionLimits(),
+        0,
+        None,
+        [2],
+        Reason.MAX_AGE,
+    ),
+    (
+        "the disk floor still applies to footage not yet uploaded",
+        [seg(1, 1, 2, pending=True)],
+        {},
+        RetentionLimits(),
+        5 * MB,
+        4 * MB,
+        [1],
         Reason.DISK_FLOOR,
     ),
     ("disk floor satisfied: nothing", [seg(1, 1, 3)], {}, RetentionLimits(), 5 * MB, 6 * MB, [], None),

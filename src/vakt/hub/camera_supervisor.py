@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vakt.hub import camera_index
@@ -22,7 +22,7 @@ from vakt.hub.db import utcnow
 from vakt.hub.models.cameras import Camera, RecordingMode, Segment
 from vakt.hub.models.devices import Device
 from vakt.hub.secretbox import SecretBox
-from vakt.media.cloud import Uploader, UploadQueue, create_store
+from vakt.media.cloud import Uploader, UploadJob, UploadQueue, create_store
 from vakt.media.ingest import Backoff, Ingest
 from vakt.media.live import LiveChunk, LiveMuxer, LiveStream
 from vakt.media.pipeline import CameraPipeline, PipelineConfig
@@ -108,7 +108,7 @@ class CameraSupervisor:
         self.uploader: Uploader | None = None
         if settings.cloud is not None:
             queue = UploadQueue(media_dir / ".upload-queue")
-            self.uploader = Uploader(create_store(settings.cloud), queue)
+            self.uploader = Uploader(create_store(settings.cloud), queue, on_uploaded=self._uploaded)
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -257,6 +257,13 @@ class CameraSupervisor:
             self.uploader.submit(info.path, str(info.path.relative_to(self.media_dir)))
         log.debug("camera %s: segment %s indexed (%.1fs)", info.camera_id, row.id, info.duration)
 
+    async def _uploaded(self, job: UploadJob) -> None:
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Segment).where(Segment.path == str(job.source)).values(uploaded=True)
+            )
+            await session.commit()
+
     async def _stream_status(self, device_id: int, kind: str, at: datetime, detail: str) -> None:
         async with self.sessionmaker() as session:
             if kind == "lost":
@@ -304,11 +311,18 @@ class CameraSupervisor:
                         Segment.size,
                         Segment.has_event,
                         Segment.path,
+                        Segment.uploaded,
                     )
                 )
             ).all()
             paths = {r.id: Path(r.path) for r in rows}
-            segments = [RetainedSegment(r.id, r.device_id, r.start, r.end, r.size, r.has_event) for r in rows]
+            cloud = self.uploader is not None
+            segments = [
+                RetainedSegment(
+                    r.id, r.device_id, r.start, r.end, r.size, r.has_event, cloud and not r.uploaded
+                )
+                for r in rows
+            ]
             free = shutil.disk_usage(self.media_dir).free
             policy = RetentionPolicy(limits, min_free_bytes=self.settings.min_free_mb * MB)
             deletions = policy.select(segments, utcnow(), free_bytes=free)

@@ -13,6 +13,7 @@ import logging
 import shutil
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -119,8 +120,15 @@ class Uploader:
     """Uploads queued segments in order; while the store is away it waits and resumes where it stopped."""
 
     def __init__(
-        self, store: MediaStore, queue: UploadQueue, *, retry_initial: float = 1.0, retry_cap: float = 60.0
+        self,
+        store: MediaStore,
+        queue: UploadQueue,
+        *,
+        retry_initial: float = 1.0,
+        retry_cap: float = 60.0,
+        on_uploaded: Callable[[UploadJob], Awaitable[None]] | None = None,
     ) -> None:
+        self.on_uploaded = on_uploaded
         self.store = store
         self.queue = queue
         self.retry_initial = retry_initial
@@ -165,6 +173,11 @@ class Uploader:
         self.available = True
         self.uploaded += 1
         self.queue.done(job)
+        if self.on_uploaded is not None:
+            try:
+                await self.on_uploaded(job)
+            except Exception:
+                log.exception("recording the upload of %s failed", job.key)
         return True
 
     async def _sleep(self, delay: float) -> None:

@@ -22,6 +22,7 @@ class RetainedSegment:
     end: datetime
     size: int
     has_event: bool = False
+    pending_upload: bool = False  # not yet in the cloud tier: age and size limits wait for it (C10.1)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class RetentionPolicy:
         by_camera: dict[int, list[RetainedSegment]] = {}
         for seg in segments:
             by_camera.setdefault(seg.camera_id, []).append(seg)
-        for camera_id, own in by_camera.items():
+        for camera_id, all_own in by_camera.items():
+            own = [s for s in all_own if not s.pending_upload]
             limits = self.limits_for(camera_id)
             for seg in self._too_old(own, limits, now):
                 deleted[seg.id] = Deletion(seg, Reason.MAX_AGE)
