@@ -55,19 +55,14 @@ class CameraAnalysis:
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"analysis-{device_id}", daemon=True)
-        self._container: av.container.InputContainer | None = None
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ask the thread to end; it notices at the next frame or read timeout (5 s). The container is
+        never closed from this thread: FFmpeg contexts are not safe to close under a reader."""
         self._stop.set()
-        container = self._container
-        if container is not None:
-            try:
-                container.close()
-            except Exception:  # closing from another thread may race the reader; it ends either way
-                log.debug("closing the stream of camera %d raced its reader", self.device_id)
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
@@ -91,7 +86,6 @@ class CameraAnalysis:
         pipeline = Pipeline(self.config, detector=self.detector)
         options = {"rtsp_transport": "tcp", "stimeout": "5000000", "timeout": "5000000"}
         container = av.open(self.url, options=options, timeout=(5.0, 5.0))
-        self._container = container
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -117,7 +111,6 @@ class CameraAnalysis:
                     )
                     future.add_done_callback(_log_failure)
         finally:
-            self._container = None
             container.close()
 
 

@@ -258,7 +258,10 @@ class AlertsService:
             if event.score > record.score and event.snapshot_jpeg:
                 record.score = event.score
                 record.box = list(event.box) if event.box else None
+                replaced = record.snapshot_path
                 record.snapshot_path = self._save_snapshot(device_id, record.id, event)
+                if replaced and replaced != record.snapshot_path:
+                    (self.settings.media_dir / replaced).unlink(missing_ok=True)
                 record.snapshot_at = _wall(origin, event.snapshot_pts or event.start)
             if close:
                 record.ended_at = _wall(origin, event.end if event.end is not None else event.start)
