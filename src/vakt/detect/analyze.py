@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 from typing import Annotated, TextIO
 
+import av
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vakt.detect.config import DEFAULT_SENSITIVITY, DetectConfig, NoDetectorConfig, OnnxYoloxConfig
 from vakt.detect.detectors import ModelError
@@ -17,11 +20,26 @@ from vakt.detect.types import PersonEvent
 from vakt.detect.video import VideoError, iter_decoded
 
 
-def analyze_video(video: Path, config: DetectConfig, out: TextIO) -> list[PersonEvent]:
+def frame_count(video: Path) -> int | None:
+    """Frames in the file, as its header says (for the progress bar), if it says."""
+    try:
+        with av.open(str(video)) as container:
+            frames = container.streams.video[0].frames if container.streams.video else 0
+            return int(frames) or None
+    except (av.FFmpegError, OSError):
+        return None
+
+
+def analyze_video(
+    video: Path, config: DetectConfig, out: TextIO, progress: Progress | None = None
+) -> list[PersonEvent]:
     """Write one JSON line per frame, then one per event; returns the events."""
     pipeline = Pipeline(config)
     events: list[PersonEvent] = []
+    task = progress.add_task(f"analysing {video.name}", total=frame_count(video)) if progress else None
     for k, (decoded, pts) in enumerate(iter_decoded(video)):
+        if progress is not None and task is not None:
+            progress.update(task, advance=1)
         # only frames the pipeline analyses are converted to BGR
         frame = decoded.to_ndarray(format="bgr24") if pipeline.due(pts) else None
         result = pipeline.process(frame, pts)
@@ -64,8 +82,12 @@ def analyze_command(
     else:
         detector = OnnxYoloxConfig(model_path=model_path, threads=threads)
     config = DetectConfig(detector=detector, sensitivity=sensitivity, all_frames=all_frames, fps=fps)
+    # the JSON goes to stdout; the progress bar to stderr, and only to a terminal
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        analyze_video(video, config, sys.stdout)
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+            analyze_video(video, config, sys.stdout, progress)
     except (ModelError, VideoError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
