@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.browser.system import launch
 from vakt.hub.app import ROUTERS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,36 +65,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[S
     cache.mkdir(parents=True, exist_ok=True)
     log = data / "system.log"
     video = assets / "video" / "people_indoor_768x432.mp4"
-    with log.open("wb") as err:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.browser.system",
-                "--data",
-                str(data),
-                "--video",
-                str(video),
-                "--cache",
-                str(cache),
-                "--models",
-                str(assets / "models" / "yolox_nano"),
-            ],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=err,
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.wait(5)
-        raise RuntimeError(f"the system did not start:\n{log.read_text()[-4000:]}")
-    info = json.loads(line)
-    deadline = time.monotonic() + 20
-    while httpx.get(info["url"] + "/api/health", timeout=2).status_code != 200:
-        if time.monotonic() > deadline:
-            raise RuntimeError("hub did not answer /api/health")
-        time.sleep(0.2)
+    process, info = launch(data, video, cache, assets / "models" / "yolox_nano", log)
     yield System(info["url"], info, process, log)
     process.terminate()
     try:

@@ -14,10 +14,13 @@ import json
 import logging
 import secrets
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from pydantic import SecretStr
 
@@ -132,6 +135,29 @@ async def run(data: Path, video: Path | None, port: int, cache: Path | None, mod
     with contextlib.suppress(BaseException):
         await asyncio.wait_for(hub_task, 10)
     await broker.stop()
+
+
+def launch(
+    data: Path, video: Path, cache: Path, models: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Start the system in a subprocess (logs to ``log``); returns it and its ready line."""
+    repo = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "tests.browser.system", "--data", str(data), "--video", str(video),
+               "--cache", str(cache), "--models", str(models)]  # fmt: skip
+    with log.open("wb") as err:
+        process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=err)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(5)
+        raise RuntimeError(f"the system did not start:\n{log.read_text()[-4000:]}")
+    info: dict[str, Any] = json.loads(line)
+    deadline = time.monotonic() + 20
+    while httpx.get(info["url"] + "/api/health", timeout=2).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("hub did not answer /api/health")
+        time.sleep(0.2)
+    return process, info
 
 
 def main() -> None:
