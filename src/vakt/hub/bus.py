@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +16,7 @@ from vakt.hub.permissions import Permission, users_allowed
 
 log = logging.getLogger(__name__)
 _AUDIENCE_TTL_S = 5.0
+Relay = Callable[[dict[str, Any], int | None, set[int] | None, Permission | None], Awaitable[None]]
 
 
 @dataclass(eq=False)
@@ -38,6 +39,15 @@ class EventBus:
         self._sessionmaker = sessionmaker
         self._subscriptions: set[Subscription] = set()
         self._audience: dict[tuple[int, Permission | None], tuple[float, set[int]]] = {}
+        self._relay: Relay | None = None
+
+    def relay_through(self, relay: Relay | None) -> None:
+        """Send each published message through ``relay`` (to every hub process) instead of delivering here."""
+        self._relay = relay
+
+    @property
+    def relayed(self) -> bool:
+        return self._relay is not None
 
     @asynccontextmanager
     async def subscribe(self, user_id: int) -> AsyncIterator[Subscription]:
@@ -84,8 +94,24 @@ class EventBus:
         """Deliver ``message``; with ``device_id`` only to users who may see it (and hold ``permission``).
 
         ``user_ids`` narrows the audience further; with neither, every signed-in client gets it.
-        Returns the number of subscriptions it was delivered to.
+        Returns the number of subscriptions it was delivered to in this process (0 when relayed).
         """
+        if self._relay is not None:  # several hub processes: every one delivers to its own clients
+            try:
+                await self._relay(message, device_id, user_ids, permission)
+                return 0
+            except Exception as exc:
+                log.warning("bus relay failed (%s); delivering in this process only", exc)
+        return await self.deliver(message, device_id, user_ids, permission)
+
+    async def deliver(
+        self,
+        message: dict[str, Any],
+        device_id: int | None = None,
+        user_ids: set[int] | None = None,
+        permission: Permission | None = None,
+    ) -> int:
+        """Deliver to this process's subscribers (``publish`` without the relay)."""
         if not self._subscriptions:
             return 0
         audience = user_ids

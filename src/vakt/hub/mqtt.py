@@ -29,6 +29,7 @@ StateHook = Callable[[Device, dict[str, Any]], Awaitable[None]]
 AvailabilityHook = Callable[[Device, bool], Awaitable[None]]
 _BATCH_MAX = 500
 _LINGER_S = 0.01
+BUS_TOPIC = "vakt/hub/bus"  # live messages between hub processes (only the hub account may use it)
 
 
 def default_client_id(settings: HubSettings) -> str:
@@ -85,6 +86,8 @@ class HubMqtt:
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
+        if self.settings.mqtt_shared_group:
+            self._bus.relay_through(self._relay)
         self._tasks = [
             asyncio.create_task(self._connection_loop(), name="hub-mqtt-connection"),
             asyncio.create_task(self._writer_loop(), name="hub-mqtt-writer"),
@@ -116,8 +119,14 @@ class HubMqtt:
                     clean_session=not self.settings.mqtt_persistent_session,
                     keepalive=30,
                 ) as client:
-                    for channel in (Channel.STATE, Channel.EVENT, Channel.ACK, Channel.AVAILABILITY):
+                    for channel in (Channel.STATE, Channel.ACK, Channel.AVAILABILITY):
                         await client.subscribe(f"{PREFIX}/+/{channel.value}", qos=1)
+                    events = f"{PREFIX}/+/{Channel.EVENT.value}"
+                    group = self.settings.mqtt_shared_group
+                    # Several hub processes: each event is stored by one of them, live messages reach all.
+                    await client.subscribe(f"$share/{group}/{events}" if group else events, qos=1)
+                    if group:
+                        await client.subscribe(BUS_TOPIC, qos=1)
                     self._client = client
                     self._connected.set()
                     backoff = 0.5
@@ -149,7 +158,31 @@ class HubMqtt:
         while not queue.empty():
             await self._take(queue.get_nowait())
 
+    async def _relay(
+        self, message: dict[str, Any], device_id: int | None, user_ids: set[int] | None, permission: Any
+    ) -> None:
+        client = self._client
+        if client is None:
+            raise CommandError("not connected to the broker")
+        body = {"message": message, "device_id": device_id, "permission": permission}
+        body["user_ids"] = None if user_ids is None else sorted(user_ids)
+        await client.publish(BUS_TOPIC, json.dumps(body).encode(), qos=1)
+
+    async def _deliver_relayed(self, payload: bytes) -> None:
+        try:
+            body = json.loads(payload)
+            user_ids = body["user_ids"]
+            permission = Permission(body["permission"]) if body["permission"] else None
+            await self._bus.deliver(
+                body["message"], body["device_id"], None if user_ids is None else set(user_ids), permission
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignored a malformed relayed live message (%s)", exc)
+
     async def _receive(self, name: str, payload: bytes) -> None:
+        if name == BUS_TOPIC:
+            await self._deliver_relayed(payload)
+            return
         self.stats.received += 1
         parsed = parse_topic(name)
         if parsed is None:
@@ -230,7 +263,7 @@ class HubMqtt:
                 devices = {d.id: d for d in await _load_devices(session, ids)}
         else:
             devices = {}
-        live = self._bus.subscriber_count > 0  # build messages only when someone is listening
+        live = self._bus.subscriber_count > 0 or self._bus.relayed  # build messages only for listeners
         for device_id, (_, online) in batch.availability.items():
             if live:
                 message = {"type": "device.online", "device_id": device_id, "online": online}

@@ -34,6 +34,12 @@ class HubSettings(BaseSettings):
     mqtt_client_id: str | None = Field(
         default=None, description="default: vakt-hub-<id of data_dir>, stable across restarts"
     )
+    mqtt_shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="several hub processes: each device event goes to one of them ($share/<group>/...), "
+        "and live messages are relayed to all (each needs its own mqtt_client_id)",
+    )
     mqtt_persistent_session: bool = Field(
         default=True, description="the broker keeps QoS 1 device events for the hub while it is down (G7)"
     )
