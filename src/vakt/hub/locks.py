@@ -74,10 +74,18 @@ async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]
         elif row.sync_state == SyncState.SYNCED and not present:
             row.sync_state, row.error = SyncState.OUT_OF_SYNC.value, "the lock no longer has this credential"
             changed = True
-    adding = [r for r in rows if r.number is None and r.sync_state == SyncState.ADDING]
+    pending = [r for r in rows if r.number is None]  # sent, but no number yet (no ack, or a lost one)
     for kind, number in sorted(set(reported) - known):
         item = reported[(kind, number)]
-        if any(r.kind == kind for r in adding):
+        match = next(
+            (r for r in pending if r.kind == kind and r.user_name and r.user_name == item.get("name")), None
+        )
+        if match is not None:  # the lock has it under the name the app gave: adopt its number
+            match.number, match.sync_state, match.error = number, SyncState.SYNCED.value, None
+            pending.remove(match)
+            changed = True
+            continue
+        if any(r.kind == kind and r.sync_state == SyncState.ADDING for r in pending):
             continue  # probably the one being provisioned right now; its ack brings the number
         # Enrolled at the lock itself (keypad menu, L5): it has a number, maybe no name yet.
         session.add(
