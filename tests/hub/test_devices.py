@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import aiomqtt
 import pytest
+import websockets
 
 from tests.hub.conftest import Hub, label
 from vakt.protocol import DeviceCredentials, DeviceLabel
@@ -41,9 +43,15 @@ async def test_a2_add_gateway_registers_it_with_the_broker_and_delete_removes_it
         added["kind"] == "gateway" and added["serial"] == gateway.serial and added["name"] == "Hall gateway"
     )
     assert await _eventually(lambda: _can_connect(hub, gateway))  # Mosquitto reloaded its passwd file
-    async with hub.client(token) as c:
+    async with (
+        hub.client(token) as c,
+        websockets.connect(hub.url.replace("http", "ws") + f"/api/ws?token={token}") as ws,
+    ):
+        assert "hello" in await ws.recv()
         assert (await c.delete(f"/api/devices/{added['id']}")).status_code == 204
         assert (await c.get(f"/api/devices/{added['id']}")).status_code == 404
+        pushed = json.loads(await asyncio.wait_for(ws.recv(), 2))
+        assert pushed == {"type": "device.deleted", "device_id": added["id"]}  # A8
     assert await _eventually(lambda: _not(_can_connect(hub, gateway)))
 
 

@@ -167,6 +167,10 @@ async def test_a5_shared_user_sees_device_with_its_permissions_and_share_start(w
 
 
 async def test_a5_revoke_and_update_share(world: World) -> None:
+    ws = await websockets.connect(
+        world.hub.url.replace("http", "ws") + f"/api/ws?token={world.tokens['full']}"
+    )
+    assert json.loads(await ws.recv())["type"] == "hello"
     owner = world.hub.client(world.tokens["owner"])
     shares = (await owner.get(f"/api/devices/{world.lock_id}/shares")).json()
     full = next(s for s in shares if s["username"] == "full")
@@ -180,6 +184,10 @@ async def test_a5_revoke_and_update_share(world: World) -> None:
     async with world.hub.client(world.tokens["full"]) as c:
         assert (await c.get(f"/api/devices/{world.lock_id}")).status_code == 404
     await owner.aclose()
+    # A8: the shared user's app learns of both changes at once
+    kinds = [json.loads(await asyncio.wait_for(ws.recv(), 2))["type"] for _ in range(2)]
+    assert kinds == ["share.updated", "share.revoked"]
+    await ws.close()
 
 
 async def test_a5_share_input_errors(world: World) -> None:

@@ -147,9 +147,11 @@ async def delete_device(
     session: DbSession,
 ) -> None:
     """Delete a device (A2): its shares and events go with it, its broker account is removed."""
-    serial = access.device.serial
+    serial, device_id = access.device.serial, access.device.id
+    audience = await request.app.state.bus.audience(device_id)
     await session.delete(access.device)
     await session.commit()
     await _sync_broker(request, session)
     request.app.state.mqtt.directory.forget(serial)
-    request.app.state.bus.invalidate(access.device.id)
+    request.app.state.bus.invalidate(device_id)
+    await request.app.state.bus.publish({"type": "device.deleted", "device_id": device_id}, user_ids=audience)

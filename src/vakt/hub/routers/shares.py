@@ -99,8 +99,15 @@ async def create_share(body: ShareIn, access: OwnerAccess, request: Request, ses
     )
     session.add(share)
     await session.commit()
-    request.app.state.bus.invalidate(access.device.id)
+    await _changed(request, access.device.id, other.id, "share.created")
     return _share_out(share, access.device, other)
+
+
+async def _changed(request: Request, device_id: int, user_id: int, kind: str) -> None:
+    """The other account's app updates its device list at once (A8)."""
+    bus = request.app.state.bus
+    bus.invalidate(device_id)
+    await bus.publish({"type": kind, "device_id": device_id}, user_ids={user_id})
 
 
 async def _owned_share(access: DeviceAccess, share_id: int, session: DbSession) -> tuple[Share, User]:
@@ -123,16 +130,16 @@ async def update_share(
         _check_expiry(body.expires_at)
         share.expires_at = body.expires_at
     await session.commit()
-    request.app.state.bus.invalidate(access.device.id)
+    await _changed(request, access.device.id, user.id, "share.updated")
     return _share_out(share, access.device, user)
 
 
 @router.delete("/devices/{device_id}/shares/{share_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_share(share_id: int, access: OwnerAccess, request: Request, session: DbSession) -> None:
-    share, _ = await _owned_share(access, share_id, session)
+    share, user = await _owned_share(access, share_id, session)
     await session.delete(share)
     await session.commit()
-    request.app.state.bus.invalidate(access.device.id)
+    await _changed(request, access.device.id, user.id, "share.revoked")
 
 
 @router.get("/shares/received", response_model=list[ShareOut])
