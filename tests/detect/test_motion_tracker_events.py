@@ -8,7 +8,7 @@ import pytest
 from vakt.detect.config import Tuning
 from vakt.detect.events import PersonEventBuilder
 from vakt.detect.motion import MotionDetector
-from vakt.detect.regions import detection_regions
+from vakt.detect.regions import cut_by_region, detection_regions, frame_tiles
 from vakt.detect.tracker import TrackedPerson, Tracker, TrackerConfig
 from vakt.detect.types import Detection, iou
 
@@ -136,3 +136,12 @@ def test_c8_2_sensitivity_tuning_is_monotonic_and_bounded() -> None:
     for bad in (0, 101):
         with pytest.raises(ValueError):
             Tuning.for_sensitivity(bad)
+
+
+def test_all_frames_tiles_cover_the_frame_and_partial_people_at_cut_edges_are_dropped() -> None:
+    tiles = frame_tiles(640, 480)
+    assert tiles[0] == (0, 0, 640, 480) and tiles[1] == (0, 0, 448, 480) and tiles[2] == (192, 0, 640, 480)
+    assert frame_tiles(480, 640)[1] == (0, 0, 480, 448)
+    boxes = np.array([[100, 10, 200, 300], [400, 10, 447, 300], [0, 10, 50, 300]], dtype=np.float32)
+    # in the left tile: a box ending at its right cut is cut; one at the frame's own left edge is not
+    assert cut_by_region(boxes, tiles[1], 640, 480).tolist() == [False, True, False]

@@ -12,7 +12,7 @@ from vakt.detect.config import DetectConfig, Tuning
 from vakt.detect.detectors import Detector, create_detector, nms
 from vakt.detect.events import EventUpdate, PersonEventBuilder
 from vakt.detect.motion import MotionDetector
-from vakt.detect.regions import detection_regions
+from vakt.detect.regions import cut_by_region, detection_regions, frame_tiles
 from vakt.detect.tracker import TrackedPerson, Tracker, TrackerConfig
 from vakt.detect.types import Box, Detection, PersonEvent, as_box, box_area
 
@@ -141,7 +141,7 @@ class Pipeline:
             return []
         h, w = frame.shape[:2]
         if self.config.all_frames:
-            regions: list[tuple[int, ...]] = [(0, 0, w, h)]
+            regions: list[tuple[int, ...]] = list(frame_tiles(w, h))
         else:
             # people standing still make no motion: keep looking where the tracker last saw them
             watched = motion + [as_box(t.predict(self._last_analysed or 0.0)) for t in self.tracker.tracks]
@@ -153,7 +153,11 @@ class Pipeline:
         for x1, y1, x2, y2 in regions:
             self.detector_runs += 1
             b, s = self.detector.candidates(frame[y1:y2, x1:x2], self.tuning.score_threshold)
-            boxes.append(b + np.array([x1, y1, x1, y1], dtype=b.dtype))
+            b = b + np.array([x1, y1, x1, y1], dtype=b.dtype)
+            if self.config.all_frames:  # a tile cuts people in half; the whole frame has them whole
+                keep = ~cut_by_region(b, (x1, y1, x2, y2), w, h)
+                b, s = b[keep], s[keep]
+            boxes.append(b)
             scores.append(s)
         all_boxes = np.concatenate(boxes) if boxes else np.zeros((0, 4))
         all_scores = np.concatenate(scores) if scores else np.zeros(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from vakt.detect.types import Box, box_area
 
 # a region this big a share of the frame is not worth cropping: analyse the whole frame
@@ -45,3 +47,31 @@ def detection_regions(boxes: list[Box], frame_w: int, frame_h: int, min_side: in
     if sum(box_area(r) for r in regions) > FULL_FRAME_SHARE * frame_w * frame_h:
         return [full]
     return [(int(r[0]), int(r[1]), round(r[2]), round(r[3])) for r in regions]
+
+
+def frame_tiles(frame_w: int, frame_h: int, share: float = 0.7) -> list[tuple[int, int, int, int]]:
+    """The whole frame plus two overlapping tiles along its longer side (each ``share`` of it): the model
+    sees the tiles enlarged, which finds people it misses at full-frame scale (accuracy runs)."""
+    full = (0, 0, frame_w, frame_h)
+    if frame_w >= frame_h:
+        tw = round(frame_w * share)
+        return [full, (0, 0, tw, frame_h), (frame_w - tw, 0, frame_w, frame_h)]
+    th = round(frame_h * share)
+    return [full, (0, 0, frame_w, th), (0, frame_h - th, frame_w, frame_h)]
+
+
+def cut_by_region(
+    boxes: np.ndarray, region: tuple[int, ...], frame_w: int, frame_h: int, edge: float = 4.0
+) -> np.ndarray:
+    """Which boxes (in frame pixels) touch an edge of ``region`` that is not the frame's: partial people."""
+    x1, y1, x2, y2 = region
+    cut = np.zeros(len(boxes), dtype=bool)
+    if x1 > 0:
+        cut |= boxes[:, 0] < x1 + edge
+    if y1 > 0:
+        cut |= boxes[:, 1] < y1 + edge
+    if x2 < frame_w:
+        cut |= boxes[:, 2] > x2 - edge
+    if y2 < frame_h:
+        cut |= boxes[:, 3] > y2 - edge
+    return cut
