@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
+from tests.hub.conftest import Hub, Mosquitto, hub_settings, label, running_hub
 from vakt.camera.config import CameraConfig
 from vakt.camera.emulator import CameraEmulator
 from vakt.hub.models.devices import Device
-from vakt.protocol import DeviceLabel
+from vakt.protocol import DeviceLabel, Event
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 CAMERA = DeviceLabel(serial="VC3000ALERT1", code="ALERTCODE1", model="VC-300")
@@ -120,6 +120,21 @@ async def test_c8_c9_person_on_the_camera_alerts_and_deters_through_the_real_hub
                     assert r.status_code == 403
                 async with hub.client(owner) as c:
                     assert (await c.delete(f"/api/cameras/{camera_id}/active-defense")).status_code == 200
+
+                # X3: the doorbell rings; the notification carries a snapshot from the camera at that moment
+                gateway = await hub.add_device(owner, label("gateway"))
+                lock = await hub.add_device(owner, label("lock"), gateway_id=gateway["id"])
+                lock_device = await _device(hub, lock["id"])
+                ring = Event(source=lock_device.serial, type="Doorbell", data={})
+                await alerts.device_alerts.on_event(lock_device, ring)
+                async with hub.client(owner) as c:
+                    items = (await c.get("/api/notifications")).json()["items"]
+                    doorbell = next(n for n in items if n["kind"] == "doorbell")
+                    assert doorbell["data"]["live_view"].endswith(str(camera_id))
+                    snap = await c.get(doorbell["snapshot_url"])
+                    assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+                async with hub.client(viewer) as c:  # bob may not see the lock's notifications at all
+                    assert (await c.get(doorbell["snapshot_url"])).status_code == 404
             finally:
                 await emulator.stop()
 

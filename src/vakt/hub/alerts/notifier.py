@@ -44,7 +44,10 @@ class Alert:
 
 
 def notification_json(n: Notification) -> dict[str, Any]:
+    data = n.data or {}
     snapshot = f"/api/person-events/{n.person_event_id}/snapshot" if n.person_event_id else None
+    if data.get("snapshot"):  # a camera snapshot taken for a lock alarm or the doorbell (X2, X3)
+        snapshot = f"/api/notifications/{n.id}/snapshot"
     return {
         "id": n.id,
         "device_id": n.device_id,
@@ -52,8 +55,8 @@ def notification_json(n: Notification) -> dict[str, Any]:
         "title": n.title,
         "body": n.body,
         "person_event_id": n.person_event_id,
-        "snapshot_url": (n.data or {}).get("snapshot_url") or snapshot,
-        "data": n.data or {},
+        "snapshot_url": data.get("snapshot_url") or snapshot,
+        "data": {k: v for k, v in data.items() if k != "snapshot"},  # media paths stay inside the hub
         "created_at": n.created_at.isoformat(),
         "read": n.read_at is not None,
     }
