@@ -199,11 +199,15 @@ def test_c5_3_talk_delivers_speech_to_the_camera(owner: Any, system: System, ass
     received, rate = read_wav(response.content)
     reference, ref_rate = read_wav(assets / "audio" / "speech_16k_mono.wav")
     assert rate == ref_rate == 16000
-    # Skip the first half second (microphone start-up), compare two seconds of what arrived.
-    probe = received[8000 : 8000 + 32000]
-    score, _ = best_match(probe, reference)
-    print(f"talk NCC {score:.3f}")
-    assert score > 0.8, f"talk audio does not match the microphone's speech (NCC {score:.2f})"
+    assert len(received) >= 2 * rate, f"only {len(received) / rate:.2f} s of talk arrived"
+    # One-second windows after the microphone's start-up, each matched against the speech file.
+    windows = [
+        received[start : start + rate] for start in range(rate // 2, len(received) - rate + 1, rate // 2)
+    ]
+    scores = sorted(best_match(w, reference)[0] for w in windows)
+    score = scores[len(scores) // 2]
+    print(f"talk NCC median {score:.3f} of {len(scores)} windows")
+    assert score > 0.7, f"talk audio does not match the microphone's speech (median NCC {scores})"
 
 
 def test_a4_person_event_arrives_as_a_toast_with_its_snapshot(owner: Any, system: System) -> None:

@@ -12,7 +12,7 @@ export class Talk extends EventTarget {
     this.active = true;
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
       });
       this.ctx = new AudioContext();
       await this.ctx.audioWorklet.addModule("/static/js/pcm-worklet.js");
