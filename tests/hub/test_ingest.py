@@ -259,3 +259,30 @@ async def test_a3_locks_go_offline_with_their_gateway(hub: Hub) -> None:
         await asyncio.sleep(0.3)
         await hub.app.state.mqtt.idle()
         assert not any(d["online"] for d in (await c.get("/api/devices")).json())
+
+
+async def test_a8_a_slow_hook_delays_neither_storage_nor_other_hooks(hub: Hub) -> None:
+    """Another area's hook may wait seconds (a snapshot, a camera command); ingest goes on meanwhile."""
+    _, token = await hub.user("alice")
+    _, lock, creds = await _home(hub, token)
+    release = asyncio.Event()
+    quick: list[str] = []
+
+    async def slow(_device: object, _event: Event) -> None:
+        await release.wait()
+
+    async def fast(_device: object, event: Event) -> None:
+        quick.append(event.id)
+
+    hub.app.state.mqtt.on_event(slow)
+    hub.app.state.mqtt.on_event(fast)
+    events = [Event(source=lock["serial"], type="Doorbell") for _ in range(3)]
+    await _publish_as(hub, creds, [(f"vakt/v1/{lock['serial']}/event", encode(e), False) for e in events])
+    for _ in range(50):
+        if len(quick) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert quick == [e.id for e in events]  # in order, while the slow hook is still stuck on the first
+    assert [e.event_id for e in await _stored(hub)] == [e.id for e in events]
+    release.set()
+    await hub.app.state.mqtt.idle()

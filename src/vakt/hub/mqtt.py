@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vakt.hub.bus import EventBus
 from vakt.hub.db import utcnow
+from vakt.hub.hooks import HookRunner
 from vakt.hub.ingest import Batch, DeviceDirectory, DeviceRef, Incoming, IngestStats, store_batch
 from vakt.hub.models.devices import Device
 from vakt.hub.permissions import Permission
@@ -57,25 +58,28 @@ class HubMqtt:
         self._connected = asyncio.Event()
         self._queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=50_000)
         self._pending: dict[str, tuple[str, asyncio.Future[Ack]]] = {}
-        self._event_hooks: list[EventHook] = []
-        self._state_hooks: list[StateHook] = []
-        self._availability_hooks: list[AvailabilityHook] = []
+        self._event_hooks: list[HookRunner] = []
+        self._state_hooks: list[HookRunner] = []
+        self._availability_hooks: list[HookRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._backlog = 0  # messages received and not yet stored
         self._refreshes: set[asyncio.Task[None]] = set()
 
     # -- hooks for other areas -------------------------------------------------------------------
     def on_event(self, callback: EventHook) -> None:
-        """Call ``callback(device, event)`` for every newly stored event (never for duplicates)."""
-        self._event_hooks.append(callback)
+        """Call ``callback(device, event)`` for every newly stored event (never for duplicates).
+
+        Hooks run after the commit, each in its own task and in order: a slow one delays nothing else.
+        """
+        self._event_hooks.append(HookRunner(callback))
 
     def on_state(self, callback: StateHook) -> None:
         """Call ``callback(device, state)`` whenever a device's retained state arrives."""
-        self._state_hooks.append(callback)
+        self._state_hooks.append(HookRunner(callback))
 
     def on_availability(self, callback: AvailabilityHook) -> None:
         """Call ``callback(device, online)`` when a device goes online or offline."""
-        self._availability_hooks.append(callback)
+        self._availability_hooks.append(HookRunner(callback))
 
     @property
     def connected(self) -> bool:
@@ -100,6 +104,8 @@ class HubMqtt:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        for runner in self._runners:
+            await runner.stop()
         for _, future in self._pending.values():
             if not future.done():
                 future.set_exception(CommandError("hub is shutting down"))
@@ -246,13 +252,15 @@ class HubMqtt:
         return batches
 
     async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until every received message has been stored (tests, shutdown)."""
+        """Wait until every received message has been stored and its hooks have run (tests, shutdown)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self._backlog > 0:
             if loop.time() > deadline:
                 raise TimeoutError("ingest queue did not drain")
             await asyncio.sleep(0.02)
+        for runner in self._runners:
+            await asyncio.wait_for(runner.join(), max(0.1, deadline - loop.time()))
 
     async def _after_commit(self, batch: Batch) -> None:
         ids = {ref.id for ref, _ in batch.events} | set(batch.states) | set(batch.availability)
@@ -297,16 +305,15 @@ class HubMqtt:
             stripped = {k: v for k, v in state.items() if k != "credentials"}
             await self._bus.publish({**message, "state": stripped}, device_id, user_ids=others)
 
-    async def _run_hooks(self, hooks: list[Any], device: Device | None, payload: Any) -> None:
+    async def _run_hooks(self, hooks: list[HookRunner], device: Device | None, payload: Any) -> None:
         if device is None:
             return
-        for hook in hooks:
-            try:
-                await hook(device, payload)
-            except Exception:
-                log.exception(
-                    "hook %s failed for device %s", getattr(hook, "__qualname__", hook), device.serial
-                )
+        for runner in hooks:
+            runner.submit(device, payload)
+
+    @property
+    def _runners(self) -> list[HookRunner]:
+        return [*self._event_hooks, *self._state_hooks, *self._availability_hooks]
 
     # -- commands --------------------------------------------------------------------------------
     async def send_command(
