@@ -18,7 +18,7 @@ export default async function multiviewScreen() {
       t.el.addEventListener("dblclick", () => { location.href = `/devices/${d.id}`; });
       return t;
     });
-    const empties = Array.from({ length: Math.max(0, Math.min(layout, Math.max(cams.length, 1)) - tiles.length) },
+    const empties = Array.from({ length: Math.max(0, layout - tiles.length) },
       () => ({ el: h("div", { class: "tile-empty" }, "No camera") }));
     grid.replaceChildren(...tiles.map((t) => t.el), ...empties.map((e) => e.el));
     if (!cams.length) grid.replaceChildren(h("div", { class: "card empty" }, icon("camera", 40), h("p", {}, "No cameras to show yet.")));
