@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
 
-from tests.hub.conftest import Hub, hub, label, mosquitto  # fixtures re-exported in __all__
+from tests.hub.conftest import Hub, hub, label, mosquitto, postgres_url  # fixtures re-exported in __all__
 from vakt.detect.types import PersonEvent
 from vakt.hub.models.devices import Device
 
@@ -129,4 +129,4 @@ def person_event(start: float = 1.0, score: float = 0.9) -> PersonEvent:
 
 
 __all__ = ["Endpoint", "FakeBrowser", "Hub", "camera_state", "hub", "label", "mosquitto", "person_event",
-           "set_state"]  # fmt: skip
+           "postgres_url", "set_state"]  # fmt: skip

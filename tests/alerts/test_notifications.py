@@ -9,12 +9,16 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
+import pytest
 import websockets
 from sqlalchemy import select
 
 from tests.alerts.conftest import Endpoint, Hub, camera_state, label, person_event, set_state
+from tests.hub.conftest import Mosquitto, hub_settings, running_hub
 from vakt.hub.alerts.notifier import Alert
 from vakt.hub.models.alerts import NotificationKind
 from vakt.hub.models.cameras import Segment
@@ -231,3 +235,39 @@ async def test_person_event_end_flags_the_recorded_segments(hub: Hub) -> None:
     async with hub.client(owner) as c:
         events = (await c.get(f"/api/cameras/{camera_id}/person-events")).json()
     assert events[0]["end"] is not None
+
+
+@pytest.mark.postgres
+async def test_a4_alerts_storage_works_on_postgresql(
+    tmp_path: Path, mosquitto: Mosquitto, postgres_url: str
+) -> None:
+    """Same code on the scale-out database: person event, notification, delivery, arming, paging."""
+    name = f"{postgres_url.rsplit('/', 1)[1]}_alerts"
+    admin_url = postgres_url.rsplit("/", 1)[0].replace("postgresql+asyncpg", "postgresql") + "/postgres"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await _alerts_on(url, tmp_path, mosquitto)
+    finally:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def _alerts_on(url: str, tmp_path: Path, mosquitto: Mosquitto) -> None:
+    async with running_hub(hub_settings(tmp_path, mosquitto, database_url=url), mosquitto) as pg_hub:
+        _, owner = await pg_hub.user("alice")
+        camera_id = await _camera(pg_hub, owner)
+        async with pg_hub.client(owner) as c:
+            assert (await c.put("/api/arming", json={"mode": "sleep"})).json()["mode"] == "sleep"
+        event_id = await pg_hub.app.state.alerts.person_started(camera_id, person_event(), ORIGIN)
+        items = await _items(pg_hub, owner)
+        assert [n["kind"] for n in items] == ["person"] and items[0]["person_event_id"] == event_id
+        async with pg_hub.client(owner) as c:
+            deliveries = (await c.get(f"/api/notifications/{items[0]['id']}/deliveries")).json()
+            assert [d["channel"] for d in deliveries] == ["websocket"]
+            assert (await c.post(f"/api/notifications/{items[0]['id']}/read")).status_code == 204
+            assert (await c.get("/api/notifications")).json()["unread"] == 0
+        await pg_hub.app.state.alerts.defense.close()
