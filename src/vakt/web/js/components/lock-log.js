@@ -71,6 +71,16 @@ export function lockLog(d) {
     try {
       const data = await api.get(`/api/locks/${d.id}/log?${qs}`);
       entries = (Array.isArray(data) ? data : data.items || data.entries || []).map(entryOf);
+      if (!type || type === "DoorLockAlarm") {
+        // Alarms (L10) come from their own list; merged in time order.
+        const alarms = await api.get(`/api/locks/${d.id}/alarms?limit=50`).catch(() => []);
+        const seen = new Set(entries.map((e) => e.id));
+        for (const a of alarms) {
+          if (seen.has(a.event_id) || source) continue;
+          entries.push({ id: a.event_id, ts: a.ts, type: "DoorLockAlarm", alarm: `${a.alarm_code}${a.active ? "" : " (ended)"}` });
+        }
+        entries.sort((x, y) => Date.parse(y.ts) - Date.parse(x.ts));
+      }
       render();
     } catch (err) {
       list.replaceChildren(h("div", { class: "empty" }, err.message));

@@ -4,6 +4,7 @@ import { allDevices, loadDevices, subscribe } from "../store.js";
 import { deviceCard } from "../components/device-card.js";
 import { openAddDevice } from "../components/add-device.js";
 import { toastError } from "../toast.js";
+import { armingControl } from "../components/arming.js";
 
 export default function devicesScreen() {
   const grid = h("div", { class: "grid", id: "device-grid" },
@@ -12,7 +13,7 @@ export default function devicesScreen() {
   const el = h("section", {},
     h("div", { class: "page-head" },
       h("div", { class: "grow" }, h("h1", {}, "My home"), h("div", { class: "sub", id: "device-count" }, "Loading devices…")),
-      addBtn),
+      armingControl(), addBtn),
     grid);
 
   const render = () => {
