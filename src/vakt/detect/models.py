@@ -46,10 +46,10 @@ class FetchError(RuntimeError):
 
 
 def default_models_dir() -> Path:
-    """``$VAKT_MODELS_DIR``, else ``$VAKT_DATA_DIR/models``, else ``./data/models`` (the hub's defaults)."""
-    if env := os.environ.get("VAKT_MODELS_DIR"):
-        return Path(env)
-    return Path(os.environ.get("VAKT_DATA_DIR", "data")) / "models"
+    """The hub's models folder: ``$VAKT_MODELS_DIR``, else ``models`` in the hub's data folder."""
+    from vakt.hub.settings import HubSettings  # the hub's own rule, so fetch and hub agree
+
+    return HubSettings().models_dir
 
 
 def find_model(models_dir: Path | None = None) -> Path | None:
