@@ -72,6 +72,11 @@ function row(d, c, refresh) {
     if (!confirm(`Delete ${TYPE_LABEL[c.type] || c.type} ${c.index ?? ""} (${c.name || "unnamed"})?`)) return;
     try { await api.del(`/api/locks/${d.id}/credentials/${c.id}`); refresh(); } catch (err) { toastError(err); }
   } }, icon("trash", 18)) : null;
+  const rename = can(d, "settings") ? h("button", { class: "btn btn-sm btn-ghost", title: "Give it a name", onclick: async () => {
+    const name = prompt("Whose credential is this?", c.name || "");
+    if (!name || !name.trim()) return;
+    try { await api.patch(`/api/locks/${d.id}/credentials/${c.id}`, { user_name: name.trim() }); refresh(); } catch (err) { toastError(err); }
+  } }, "Rename") : null;
   return h("div", { class: "list-item cred", dataset: { type: c.type, index: c.index ?? "" } },
     h("div", { class: "device-icon" }, icon(TYPE_ICON[c.type] || "key", 18)),
     h("div", { class: "grow" },
@@ -79,7 +84,7 @@ function row(d, c, refresh) {
       h("div", { class: "meta" }, `${TYPE_LABEL[c.type] || c.type}${c.index ? ` #${c.index}` : ""}`,
         c.userType === "ProgrammingUser" ? " · administrator" : "",
         c.temporary ? ` · temporary${c.validUntil ? ` until ${new Date(c.validUntil).toLocaleString()}` : ""}${c.usesLeft !== null ? ` · ${c.usesLeft} uses left` : ""}` : "")),
-    h("span", { class: `chip ${syncCls}` }, syncText), del);
+    h("span", { class: `chip ${syncCls}`, title: c.error || "" }, syncText), rename, del);
 }
 
 export function lockCredentials(d) {

@@ -5,6 +5,7 @@ import { livePlayer } from "../components/live-player.js";
 import { pageHead } from "../components/page-head.js";
 import { talkButton } from "../components/talk-button.js";
 import { storageCard } from "../components/storage-card.js";
+import { cameraStatus } from "../components/camera-status.js";
 import { can } from "../perms.js";
 import { subscribe, device } from "../store.js";
 import { toast, toastError } from "../toast.js";
@@ -84,6 +85,7 @@ export default function cameraScreen(d, params) {
     } catch (err) { toastError(err); }
   }, { class: "ctl danger", disabled: !can(d, "live_view") });
 
+  defense.setAttribute("aria-pressed", String(Boolean(((d.state || {}).active_defense || {}).on)));
   const talk = talkButton(d, { disabled: !can(d, "talk") });
   cleanups.push(talk.destroy);
 
@@ -107,13 +109,15 @@ export default function cameraScreen(d, params) {
 
   const storage = storageCard(d);
   cleanups.push(storage.destroy);
+  const status = cameraStatus(d);
+  cleanups.push(status.destroy);
 
   const el = h("section", {}, head.el,
     h("div", { class: "cols" },
       h("div", {}, stage,
         h("div", { class: "controls" }, talk.el, audioBtn, snapBtn, recBtn, defense, h("span", { style: { flex: 1 } }), defSel),
         links),
-      h("div", { class: "stack" }, storage.el)));
+      h("div", { class: "stack" }, status.el, storage.el)));
 
   // The hub's view of the camera: chosen definition and manual recording (C5.1).
   api.get(`/api/cameras/${d.id}`).then((cam) => {
