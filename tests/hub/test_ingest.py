@@ -45,7 +45,7 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
     refused with a reason, and every valid message around them is still stored."""
     async with running_hub(hub_settings(tmp_path, mosquitto, any_db_url), mosquitto) as hub:
         _, token = await hub.user("alice")
-        _, lock, creds = await _home(hub, token)
+        gateway, lock, creds = await _home(hub, token)
         serial = lock["serial"]
         good = [Event(source=serial, type="Doorbell", data={"n": i}) for i in range(5)]
         base = f"vakt/v1/{serial}"
@@ -64,6 +64,7 @@ async def test_g7_valid_events_stored_once_bad_ones_rejected_and_counted(
                 json.dumps({"kind": "lock", "battery_percent": 81, "lock_state": "locked"}).encode(),
                 True,
             ),
+            (f"vakt/v1/{gateway['serial']}/availability", encode(Availability(status="online")), True),
             (f"{base}/availability", encode(Availability(status="online")), True),
             (f"{base}/event", encode(good[2]), False),
             (f"{base}/event", encode(good[3]), False),
@@ -259,6 +260,18 @@ async def test_a3_locks_go_offline_with_their_gateway(hub: Hub) -> None:
         await asyncio.sleep(0.3)
         await hub.app.state.mqtt.idle()
         assert not any(d["online"] for d in (await c.get("/api/devices")).json())
+        # the gateway back: it announces itself and its lock again
+        await _publish_as(
+            hub,
+            creds,
+            [
+                (f"vakt/v1/{gateway['serial']}/availability", online, True),
+                (f"vakt/v1/{lock['serial']}/availability", online, True),
+            ],
+        )
+        await asyncio.sleep(0.3)
+        await hub.app.state.mqtt.idle()
+        assert all(d["online"] for d in (await c.get("/api/devices")).json())
 
 
 async def test_a8_a_slow_hook_delays_neither_storage_nor_other_hooks(hub: Hub) -> None:
