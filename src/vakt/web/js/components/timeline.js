@@ -25,7 +25,7 @@ export function timeline({ onSeek }) {
     return [s, Math.min(end, s + span)];
   };
   const pos = (t, [a, b]) => `${((t - a) / (b - a)) * 100}%`;
-  const width = (t0, t1, [a, b]) => `${Math.max(0.25, ((Math.min(t1, b) - Math.max(t0, a)) / (b - a)) * 100)}%`;
+  const width = (t0, t1, [a, b]) => `${Math.max(0.6, ((Math.min(t1, b) - Math.max(t0, a)) / (b - a)) * 100)}%`;
   function render() {
     if (!data) { track.replaceChildren(); return; }
     const win = bounds();
@@ -81,9 +81,13 @@ export function timeline({ onSeek }) {
     el,
     set(next) {
       data = next;
-      const last = next.recordings.length ? Date.parse(next.recordings[next.recordings.length - 1].end) : Date.parse(next.start);
-      center = last;
-      render();
+      const recs = next.recordings;
+      const last = recs.length ? Date.parse(recs[recs.length - 1].end) : Date.parse(next.start);
+      const first = recs.length ? Date.parse(recs[0].start) : last;
+      // Open on the narrowest zoom that still shows all of the day's footage.
+      const fit = [...ZOOMS].reverse().find(([z]) => z * 1000 >= (last - first) * 1.2) || ZOOMS[0];
+      center = (first + last) / 2;
+      setSpan(fit[0] * 1000);
     },
     setCursor(t) { cursor = t; render(); },
     lastRecorded() {
