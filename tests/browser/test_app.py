@@ -137,6 +137,28 @@ def test_lock_panel_add_code_unlock_and_log(owner: Any, system: System) -> None:
     page.wait_for_selector("#credential-list .cred[data-type=PIN]")
 
 
+def test_a7_remote_unlock_needs_the_pin(owner: Any, system: System) -> None:
+    """A7 (chosen): remote unlock asks for the account's PIN; a wrong PIN is refused, the right one opens."""
+    if "Front door" not in system.ids:
+        pytest.skip("the gateway emulator did not start, so there is no lock")
+    page = owner
+    page.goto(system.url + "/account")
+    page.fill("form input[name=password]", PASSWORD)
+    page.fill("form input[name=pin]", "4711")
+    page.click("form button[type=submit]")
+    page.wait_for_selector(".toast:has-text('PIN saved')")
+    page.goto(f"{system.url}/devices/{system.ids['Front door']}")
+    page.wait_for_selector("#lock-state:has-text('Locked')")
+    page.click("#unlock")
+    page.fill("#unlock-pin", "0000")
+    page.click("#unlock-submit")
+    page.wait_for_selector("dialog .form-error:not(:empty)")
+    page.fill("#unlock-pin", "4711")
+    page.click("#unlock-submit")
+    page.wait_for_selector("#lock-state:has-text('Unlocked')")
+    page.wait_for_selector("#lock-log .log-entry[data-source=Remote]")
+
+
 def test_a5_shared_user_lacks_permissions(browser: Any, owner: Any, system: System) -> None:
     """A5: a user the camera is shared with (live view only) cannot talk, change settings or see the lock."""
     camera = system.ids["Front yard"]
