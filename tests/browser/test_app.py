@@ -309,3 +309,26 @@ def test_c7_2_history_shows_today_and_plays_it(owner: Any, system: System) -> No
     assert clip.status_code in (200, 404), clip.text  # 404: the clip window has no footage
     if clip.status_code == 200:
         assert clip.content[4:8] == b"ftyp", "the clip is not an MP4"
+
+
+def test_c6_settings_form_from_the_schema_changes_the_camera(owner: Any, system: System) -> None:
+    """C6/C1.1: the settings form comes from CameraSettings' schema; Status Light off darkens the LED,
+    which the camera's panel shows from its pushed state; a value out of bounds is refused."""
+    require("/api/cameras/{device_id}/settings")
+    page = owner
+    camera = system.ids["Front yard"]
+    page.goto(f"{system.url}/devices/{camera}/settings")
+    page.wait_for_selector("[data-field=detection_sensitivity] input[type=range][min='1'][max='100']")
+    assert "Status Light" in page.inner_text("[data-field=status_light]")
+    page.click("[data-field=status_light] .switch")
+    page.wait_for_selector(".toast:has-text('Saved')")
+    page.goto(f"{system.url}/devices/{camera}/panel")
+    page.wait_for_selector("#camera-led-text:has-text('off')")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    bad = httpx.patch(
+        f"{system.url}/api/cameras/{camera}/settings", json={"detection_sensitivity": 500}, cookies=cookies
+    )
+    assert bad.status_code == 422
+    page.goto(f"{system.url}/devices/{camera}/settings")
+    page.click("[data-field=status_light] .switch")
+    page.wait_for_selector(".toast:has-text('Saved')")
