@@ -16,6 +16,7 @@ import av
 
 from vakt.detect import DetectConfig, FrameResult, Pipeline
 from vakt.detect.detectors import Detector
+from vakt.media.ingest import redact
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,12 @@ class CameraAnalysis:
             try:
                 self._analyse_stream()
             except Exception as exc:
-                self.error = str(exc)
+                # FFmpeg's messages quote the URL, password included: never log or show that
+                self.error = str(exc).replace(self.url, redact(self.url))
                 if not self._stop.is_set():
-                    log.warning("analysis of camera %d: %s; retrying in %.1f s", self.device_id, exc, backoff)
+                    log.warning(
+                        "analysis of camera %d: %s; retrying in %.1f s", self.device_id, self.error, backoff
+                    )
             if time.monotonic() - started > 30:
                 backoff = 0.5
             self._stop.wait(backoff)
