@@ -2,7 +2,8 @@
 
 Components start in order (COMPONENTS) and stop in reverse: the embedded MQTT broker, the hub (API and
 web app) on uvicorn, the demo account (created on first start, its password kept in the data folder),
-one gateway emulator with its paired lock. Another area adds its part with one entry in COMPONENTS
+one gateway emulator with its paired lock, one camera emulator streaming ``--video`` (or a generated
+scene). Another area adds its part with one entry in COMPONENTS
 (e.g. a camera emulator after the gateway); ``ctx.add_device`` puts a device in the demo account.
 """
 
@@ -15,6 +16,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import string
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -24,7 +26,7 @@ from typing import Any
 
 import httpx
 import typer
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -55,6 +57,10 @@ class DemoIdentity(BaseModel):
     hub_mqtt_password: str
     gateway: DeviceLabel
     lock: DeviceLabel
+    # Older demo folders have no camera yet: one is made up for them on the next start.
+    camera: DeviceLabel = Field(
+        default_factory=lambda: DeviceLabel(serial=_serial("VC"), code=_secret(12), model="VC-300")
+    )
 
     @classmethod
     def load_or_create(cls, path: Path) -> DemoIdentity:
@@ -84,6 +90,7 @@ class DemoContext:
     identity: DemoIdentity
     accounts: BrokerAccounts
     console: Console
+    video: Path | None = None
     broker_port: int = 0
     token: str = ""
     rows: list[tuple[str, str]] = field(default_factory=list)
@@ -184,13 +191,52 @@ async def gateway_component(ctx: DemoContext) -> AsyncIterator[None]:
         yield
 
 
+@contextlib.asynccontextmanager
+async def camera_component(ctx: DemoContext) -> AsyncIterator[None]:
+    from vakt.camera.config import CameraConfig
+    from vakt.camera.emulator import CameraEmulator
+
+    label = ctx.identity.camera
+    await ctx.add_device(label, name="Garden camera")
+    config = CameraConfig(
+        serial=label.serial,
+        code=label.code,
+        model=label.model,
+        video=ctx.video,
+        rtsp_port=0,
+        http_port=0,
+        mqtt_host="127.0.0.1",
+        mqtt_port=ctx.broker_port,
+        data_dir=ctx.data_dir / "camera",
+    )
+    camera = CameraEmulator(config)
+    await camera.start()
+    try:
+        source = str(ctx.video) if ctx.video else "generated scene"
+        ctx.rows.append(("camera emulator", f"{label.serial}: {camera.rtsp_url('live')} ({source})"))
+        yield
+    finally:
+        await camera.stop()
+
+
 # The demo's parts, started in this order and stopped in reverse. One line per area.
 COMPONENTS: list[tuple[str, Component]] = [
     ("MQTT broker", broker_component),
     ("hub", hub_component),
     ("demo account", account_component),
     ("gateway and lock", gateway_component),
+    ("camera", camera_component),
 ]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def default_data_dir() -> Path:
@@ -199,7 +245,11 @@ def default_data_dir() -> Path:
 
 
 async def run_demo(
-    data_dir: Path, port: int, host: str = "127.0.0.1", console: Console | None = None
+    data_dir: Path,
+    port: int,
+    host: str = "127.0.0.1",
+    console: Console | None = None,
+    video: Path | None = None,
 ) -> None:
     console = console or Console()
     stop = asyncio.Event()
@@ -214,6 +264,7 @@ async def run_demo(
         identity=identity,
         accounts=BrokerAccounts.create(identity.hub_mqtt_password),
         console=console,
+        video=video,
     )
     async with AsyncExitStack() as stack:
         for name, component in COMPONENTS:
@@ -246,11 +297,19 @@ def demo_command(
     data: Path | None = typer.Option(None, help="data folder (default ./data, else ~/.local/share/vakt)"),
     port: int = typer.Option(8000, help="port of the hub's API and web app"),
     host: str = typer.Option("127.0.0.1", help="address to serve on"),
+    video: Path | None = typer.Option(
+        None, help="video file the camera emulator streams in a loop (default: a generated scene)"
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log what every part does"),
 ) -> None:
-    """Run the whole home on embedded defaults: broker, hub, web app, gateway and lock emulators."""
+    """Run the whole home on embedded defaults: broker, hub, web app, gateway, lock and camera emulators."""
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("amqtt", "transitions", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING if not verbose else logging.INFO)
-    asyncio.run(run_demo(data or default_data_dir(), port, host))
+    if video is not None and not video.is_file():
+        raise typer.BadParameter(f"no such video file: {video}", param_hint="--video")
+    if not _port_free(host, port):
+        message = f"{host}:{port} is in use (another vakt demo?); choose another"
+        raise typer.BadParameter(message, param_hint="--port")
+    asyncio.run(run_demo(data or default_data_dir(), port, host, video=video))

@@ -65,6 +65,20 @@ async def _lock(client: httpx.AsyncClient) -> dict[str, object]:
     raise AssertionError(f"no online lock with state: {devices}")
 
 
+async def _camera_snapshot(client: httpx.AsyncClient) -> bytes:
+    """The demo's camera emulator is in the account, online, and the hub gets a picture from it."""
+    response: httpx.Response | None = None
+    for _ in range(150):
+        devices = (await client.get("/api/devices")).json()
+        cameras = [d for d in devices if d["kind"] == "camera" and d["online"]]
+        if cameras:
+            response = await client.get(f"/api/cameras/{cameras[0]['id']}/snapshot")
+            if response.status_code == 200:
+                return response.content
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no online camera with a snapshot: {devices} {response and response.text}")
+
+
 async def test_demo_starts_signs_in_unlocks_with_pin_and_keeps_data_across_restart(tmp_path: Path) -> None:
     data, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}"
@@ -74,6 +88,7 @@ async def test_demo_starts_signs_in_unlocks_with_pin_and_keeps_data_across_resta
         client = await _sign_in(url, printed)
         lock = await _lock(client)
         assert lock["battery"] is not None and lock["rssi"] is not None  # A3
+        assert (await _camera_snapshot(client)).startswith(b"\xff\xd8")  # a JPEG (C5.1)
         r = await client.post(f"/api/locks/{lock['id']}/unlock", json={"pin": "0" * 7})
         assert r.status_code == 403  # A7: the PIN challenge
         r = await client.post(f"/api/locks/{lock['id']}/unlock", json={"pin": printed["remote-unlock PIN"]})
