@@ -52,6 +52,21 @@ class AccountsTopicPlugin(BaseTopicPlugin):
         return allowed
 
 
+class _Broker(Broker):
+    """amqtt's broker, replaying retained messages only for the connecting client's own subscriptions.
+
+    On every connect amqtt replays the retained messages of every subscription filter in the broker, not
+    just the client's: with the hub on ``vakt/v1/+/state`` each device would read every device's state.
+    """
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        subscribers = self._subscriptions.get(subscription[0], [])
+        if any(subscriber is session for subscriber, _qos in subscribers):
+            await super()._publish_retained_messages_for_subscription(subscription, session)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -80,7 +95,7 @@ class EmbeddedBroker:
         }
 
     async def start(self) -> None:
-        self._broker = Broker(self._config())
+        self._broker = _Broker(self._config())
         await self._broker.start()
         log.info("embedded MQTT broker listening on %s:%d", self.host, self.port)
 
