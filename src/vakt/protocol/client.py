@@ -101,6 +101,8 @@ class DeviceClient:
         self._session_started = False
         self._lost = asyncio.Event()
         self._on_connect: list[Callable[[], None]] = []
+        self._denied: set[str] = set()  # serials whose command topic the broker refused so far
+        self._retry_task: asyncio.Future[None] | None = None
         self.connected = asyncio.Event()
 
     @property
@@ -146,9 +148,11 @@ class DeviceClient:
                                   identifier=f"vakt-{self.serial}", will=will, keepalive=self._keepalive,
                                   timeout=10, tls_context=self._tls) as client:
             # subscribe everything before saying "online", so no command sent after it is missed
-            await client.subscribe([(topic(serial, Channel.CMD), 1) for serial in self._serials])
+            denied = await self._subscribe(client, list(self._serials))
             for serial in list(self._serials):
-                await self._announce(client, serial, subscribe=False)
+                if serial not in denied:
+                    await self._announce(client, serial, subscribe=False)
+            self._denied = set(denied)
             self._lost = asyncio.Event()
             self._client = client
             self._session_started = True
@@ -156,6 +160,8 @@ class DeviceClient:
             log.info("%s: connected to %s:%s", self.serial, self.host, self.port)
             for callback in self._on_connect:
                 callback()
+            if self._denied:
+                self._start_retry(client)
             dispatch: asyncio.Future[None] | None = None
             try:
                 async for message in client.messages:
@@ -172,10 +178,45 @@ class DeviceClient:
                 self._client = None
                 self.connected.clear()
                 self._lost.set()
+                if self._retry_task is not None:
+                    self._retry_task.cancel()
+                    self._retry_task = None
+
+    async def _subscribe(self, client: aiomqtt.Client, serials: list[str]) -> list[str]:
+        """Subscribe to the serials' command topics; returns those the broker refused (SUBACK 0x80)."""
+        granted = await client.subscribe([(topic(serial, Channel.CMD), 1) for serial in serials])
+        codes = [code if isinstance(code, int) else int(code.value) for code in granted or ()]
+        denied = [serial for serial, code in zip(serials, codes, strict=False) if code >= 0x80]
+        for serial in denied:
+            log.warning("%s: the broker refused commands for %s (not registered yet?); will retry",
+                        self.serial, serial)
+        return denied
+
+    def _start_retry(self, client: aiomqtt.Client) -> None:
+        if self._retry_task is None or self._retry_task.done():
+            self._retry_task = asyncio.ensure_future(self._retry_denied(client))
+
+    async def _retry_denied(self, client: aiomqtt.Client) -> None:
+        """A device the hub registers later (a lock paired before it was added) is taken up once allowed."""
+        delay = 1.0
+        while self._denied:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            try:
+                still = await self._subscribe(client, sorted(self._denied))
+                for serial in self._denied - set(still):
+                    log.info("%s: now allowed to speak for %s", self.serial, serial)
+                    await self._announce(client, serial, subscribe=False)
+            except aiomqtt.MqttError as exc:
+                log.info("%s: retrying refused subscriptions failed (%s)", self.serial, exc)
+                return
+            self._denied = set(still)
 
     async def _announce(self, client: aiomqtt.Client, serial: str, subscribe: bool = True) -> None:
-        if subscribe:
-            await client.subscribe(topic(serial, Channel.CMD), qos=1)
+        if subscribe and await self._subscribe(client, [serial]):
+            self._denied.add(serial)
+            self._start_retry(client)
+            return
         await client.publish(topic(serial, Channel.AVAILABILITY), encode(Availability(status="online")),
                              qos=1, retain=True)
         if serial in self._states:
