@@ -11,6 +11,7 @@ import numpy as np
 from vakt.detect.config import DetectConfig, Tuning
 from vakt.detect.detectors import Detector, create_detector, nms
 from vakt.detect.events import EventUpdate, PersonEventBuilder
+from vakt.detect.fusion import View, weighted_box_fusion
 from vakt.detect.motion import MotionDetector
 from vakt.detect.regions import cut_by_region, detection_regions, frame_tiles
 from vakt.detect.tracker import TrackedPerson, Tracker, TrackerConfig
@@ -38,6 +39,13 @@ def _centre_inside(inner: Box, outer: np.ndarray, margin: float = 0.25) -> bool:
 
 # seconds during which motion where the detector just looked (and found only the known people) is trusted
 RECHECK = 0.5
+# --all-frames: each view keeps neighbours overlapping up to this IoU (people in a crowd), then the views
+# are fused (vakt.detect.fusion); candidates down to CANDIDATE_SHARE of the score threshold take part,
+# and a fused person needs FUSED_SHARE of it (a box only one of two views found has half its score)
+VIEW_NMS_IOU = 0.6
+FUSION_IOU = 0.55
+CANDIDATE_SHARE = 0.5
+FUSED_SHARE = 0.6
 
 
 class Pipeline:
@@ -53,11 +61,17 @@ class Pipeline:
         )
         # between detector runs a track must survive two missed looks before it is dropped
         max_coast = max(1.0, 2.0 / config.tracking_fps) if not config.all_frames else 1.0
-        # analysing every frame, a box is drawn only briefly (0.1 s) after its last sighting: longer
-        # coasting adds more wrong boxes than right ones (bench/bench_detection.py, TUD-Stadtmitte)
-        show_coast = 0.1 if config.all_frames else 0.3
+        # analysing every frame, a box is drawn only where the detector saw a person in that frame (coasting
+        # added more wrong boxes than right ones, bench/bench_detection.py on TUD-Stadtmitte), or for up to
+        # 0.5 s where a tracked person is hidden behind someone nearer the camera, whom no detector can see
+        show_coast = 0.0 if config.all_frames else 0.3
         self.tracker = Tracker(
-            TrackerConfig(high_score=max(t.score_threshold, 0.45), max_coast=max_coast, show_coast=show_coast)
+            TrackerConfig(
+                high_score=max(t.score_threshold, 0.45),
+                max_coast=max_coast,
+                show_coast=show_coast,
+                occluded_coast=0.5 if config.all_frames else 0.0,
+            )
         )
         self._coast = 0.0 if config.all_frames else 1 / config.tracking_fps + 1 / config.fps
         self._last_detect: float | None = None
@@ -149,30 +163,49 @@ class Pipeline:
                 return []
             regions = detection_regions(watched, w, h, min_side=int(self.tuning.region_side * min(h, w)))
         self._last_regions = regions
-        boxes, scores = [], []
-        for x1, y1, x2, y2 in regions:
-            self.detector_runs += 1
-            b, s = self.detector.candidates(frame[y1:y2, x1:x2], self.tuning.score_threshold)
-            b = b + np.array([x1, y1, x1, y1], dtype=b.dtype)
-            if self.config.all_frames:  # a tile cuts people in half; the whole frame has them whole
-                keep = ~cut_by_region(b, (x1, y1, x2, y2), w, h)
-                b, s = b[keep], s[keep]
-            boxes.append(b)
-            scores.append(s)
-        all_boxes = np.concatenate(boxes) if boxes else np.zeros((0, 4))
-        all_scores = np.concatenate(scores) if scores else np.zeros(0)
+        if self.config.all_frames:
+            all_boxes, all_scores = self._fused_views(frame, regions)
+            floor = FUSED_SHARE * self.tuning.score_threshold
+            kept: list[int] = [i for i, s in enumerate(all_scores) if s >= floor]
+        else:
+            all_boxes, all_scores = self._candidates(frame, regions, self.tuning.score_threshold)
+            kept = nms(all_boxes, all_scores, 0.45)
         min_area = self.tuning.min_person_area * w * h
         out = []
-        for i in nms(all_boxes, all_scores, 0.45):
-            box = (
-                float(all_boxes[i, 0]),
-                float(all_boxes[i, 1]),
-                float(all_boxes[i, 2]),
-                float(all_boxes[i, 3]),
-            )
+        for i in kept:
+            box = as_box(all_boxes[i])
             if box_area(box) >= min_area:
                 out.append(Detection(box, float(all_scores[i])))
         return out
+
+    def _candidates(
+        self, frame: np.ndarray, regions: list[tuple[int, ...]], threshold: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The detector on each crop, boxes mapped back to the frame, all crops together (before NMS)."""
+        boxes, scores = [], []
+        for x1, y1, x2, y2 in regions:
+            self.detector_runs += 1
+            b, s = self.detector.candidates(frame[y1:y2, x1:x2], threshold)
+            boxes.append(b + np.array([x1, y1, x1, y1], dtype=b.dtype))
+            scores.append(s)
+        all_boxes = np.concatenate(boxes) if boxes else np.zeros((0, 4))
+        return all_boxes, np.concatenate(scores) if scores else np.zeros(0)
+
+    def _fused_views(
+        self, frame: np.ndarray, regions: list[tuple[int, ...]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """--all-frames: each view (whole frame, tiles) through its own NMS, then weighted box fusion."""
+        h, w = frame.shape[:2]
+        views = []
+        for region in regions:
+            x1, y1, x2, y2 = region
+            b, s = self._candidates(frame, [region], CANDIDATE_SHARE * self.tuning.score_threshold)
+            # a tile cuts people in half; the whole frame has them whole
+            keep = ~cut_by_region(b, region, w, h)
+            b, s = b[keep], s[keep]
+            kept = nms(b, s, VIEW_NMS_IOU)
+            views.append(View(b[kept].reshape(-1, 4), s[kept], (x1, y1, x2, y2)))
+        return weighted_box_fusion(views, FUSION_IOU)
 
     def _encode(self, frame: np.ndarray) -> bytes:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.config.snapshot_quality])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vakt.detect.types import Box, Detection, as_box, iou_matrix
+from vakt.detect.types import Box, Detection, as_box, box_area, iou_matrix
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class TrackerConfig:
     confirm_score: float = 0.7  # ... unless its first detection is this confident
     max_coast: float = 1.0  # a track unseen this long is dropped
     show_coast: float = 0.3  # a track unseen this long is no longer drawn
+    # ... unless it is hidden behind a person seen now (and in front of it): drawn this long (0: never)
+    occluded_coast: float = 0.0
+    occluded_cover: float = 0.85  # share of the hidden box a person in front must cover
     velocity_smoothing: float = 0.5
 
 
@@ -69,6 +72,20 @@ class TrackedPerson:
     predicted: bool
 
 
+def hidden_behind(box: Box, front: list[Box], min_cover: float) -> bool:
+    """Whether ``box`` is covered (at least ``min_cover`` of its area) by one of ``front`` standing nearer
+    the camera (lower bottom edge): a person walking behind another, whom no detector can see."""
+    area = box_area(box)
+    if area <= 0:
+        return False
+    for f in front:
+        ix = min(box[2], f[2]) - max(box[0], f[0])
+        iy = min(box[3], f[3]) - max(box[1], f[1])
+        if ix > 0 and iy > 0 and ix * iy >= min_cover * area and f[3] > box[3]:
+            return True
+    return False
+
+
 class Tracker:
     """Follows people between analysed frames and predicts their boxes on skipped ones."""
 
@@ -105,19 +122,17 @@ class Tracker:
         ``coast``: how long after its last sighting a track is still drawn (default: the config's)."""
         cfg = self.config
         coast = cfg.show_coast if coast is None else coast
+        confirmed = [t for t in self.tracks if t.confirmed(cfg)]
+        front = [as_box(t.box) for t in confirmed if t.last_seen == pts]
         out = []
-        for t in self.tracks:
-            if not t.confirmed(cfg) or pts - t.last_seen > coast:
-                continue
-            box = t.predict(pts)
-            out.append(
-                TrackedPerson(
-                    t.track_id,
-                    as_box(box),
-                    t.score,
-                    predicted=pts != t.last_seen,
-                )
+        for t in confirmed:
+            box = as_box(t.predict(pts))
+            unseen = pts - t.last_seen
+            shown = unseen <= coast or (
+                unseen <= cfg.occluded_coast and hidden_behind(box, front, cfg.occluded_cover)
             )
+            if shown:
+                out.append(TrackedPerson(t.track_id, box, t.score, predicted=pts != t.last_seen))
         return out
 
     def confirmed(self) -> list[Track]:
