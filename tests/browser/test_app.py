@@ -111,10 +111,10 @@ def test_lock_panel_add_code_unlock_and_log(owner: Any, system: System) -> None:
         for key in text:
             page.click(f"#keypad [data-key='{key}']")
 
-    page.wait_for_timeout(500)  # the panel shows the pushed state
-    if not page.locator("#keypad.awake").count():
-        keys("5")  # a sleeping keypad only wakes on the first touch; the key itself is ignored (L3.1)
-        page.wait_for_selector("#keypad.awake")
+    # L3.1: touch the keypad area first; a key pressed on a sleeping keypad would only wake it, and the
+    # panel's picture may not yet show whether it sleeps, so a key here could land as a digit
+    page.click("#lock-display")
+    page.wait_for_selector("#keypad.awake")
     keys("3571#")  # initial mode: the menu opens without verification (L2.1)
     page.wait_for_selector("#lock-prompt:has-text('setting code')")
     keys("12#")

@@ -29,6 +29,10 @@ export function lockPanel(d) {
     setTimeout(() => btn.classList.remove("pressed"), 120);
     press(d.id, "key", k);
   };
+  // Touching the keypad area (not a key) wakes the lock, as on the real panel (L3.1).
+  keypad.addEventListener("click", (ev) => { if (ev.target === keypad) press(d.id, "touch", null); });
+  display.addEventListener("click", () => press(d.id, "touch", null));
+  display.title = "Touch the keypad area to wake it";
   const fpPad = h("button", { class: "fp-pad", id: "fingerprint", title: "Touch the sensor with the chosen finger" }, icon("shield", 28));
   const fingerSel = h("select", { class: "input face-select", id: "finger-select", "aria-label": "Finger" },
     FINGERS.map(([v, l]) => h("option", { value: v }, l)));
