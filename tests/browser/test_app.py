@@ -332,3 +332,17 @@ def test_c6_settings_form_from_the_schema_changes_the_camera(owner: Any, system:
     page.goto(f"{system.url}/devices/{camera}/settings")
     page.click("[data-field=status_light] .switch")
     page.wait_for_selector(".toast:has-text('Saved')")
+
+
+def test_c2_reset_sets_up_the_camera_and_ethernet_brings_it_back(owner: Any, system: System) -> None:
+    """C2.1: RESET held 4 s restarts the camera into set-up mode (fast-flashing blue, C1); plugging in the
+    Ethernet cable joins the wired network (C3.1) and the LED leaves set-up mode.
+
+    Kept last in this module: it resets the camera's settings."""
+    page = owner
+    page.goto(f"{system.url}/devices/{system.ids['Front yard']}/panel")
+    page.click("#camera-reset")
+    page.wait_for_selector("#camera-led-text:has-text('fast-flashing blue')", timeout=30_000)
+    page.click("#ethernet")
+    page.wait_for_selector("#camera-led-text:not(:has-text('fast-flashing blue'))", timeout=30_000)
+    assert "off" not in page.inner_text("#camera-led-text")

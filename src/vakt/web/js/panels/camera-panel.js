@@ -19,7 +19,9 @@ export function cameraPanel(d) {
       h("button", { class: "hw-btn small", id: "sd-remove", onclick: () => press(d.id, "sd_remove", null) }, "Remove SD"),
       h("button", { class: "hw-btn small", id: "sd-fault", title: "Card fault: LED fast-flashing red (C4.4)", onclick: () => press(d.id, "sd_fault", null) }, "SD fault")),
     h("div", { class: "row", style: { justifyContent: "center" } },
-      h("button", { class: "hw-btn small", id: "net-drop", title: "Network down for 20 s (LED slow-flashing red)", onclick: () => press(d.id, "network", "off", { seconds: 20 }) }, "Drop network 20 s")));
+      h("button", { class: "hw-btn small", id: "net-drop", title: "Network down for 20 s (LED slow-flashing red)", onclick: () => press(d.id, "network", "off", { seconds: 20 }) }, "Drop network 20 s"),
+      // after RESET the camera waits in set-up mode (fast blue) until it joins a network (C2.1, C3.1)
+      h("button", { class: "hw-btn small", id: "ethernet", title: "Plug in the Ethernet cable: joins the wired network, leaving set-up mode (C3.1)", onclick: () => press(d.id, "ethernet", null) }, "Plug in Ethernet")));
   const update = (cur) => {
     const s = cur.state || {};
     const l = s.led ?? s.status_led ?? (s.panel || {}).led;
