@@ -42,6 +42,7 @@ async def measure(video: Path, models_dir: Path, appearances: list[float], secon
             mqtt_port=broker.port,
             mqtt_password=SecretStr(password),
             models_dir=models_dir,
+            alert_cooldown_s=0,  # every person event is a latency sample
         )
         port = free_port()
         server = uvicorn.Server(

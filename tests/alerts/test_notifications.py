@@ -271,3 +271,20 @@ async def _alerts_on(url: str, tmp_path: Path, mosquitto: Mosquitto) -> None:
             assert (await c.post(f"/api/notifications/{items[0]['id']}/read")).status_code == 204
             assert (await c.get("/api/notifications")).json()["unread"] == 0
         await pg_hub.app.state.alerts.defense.close()
+
+
+async def test_a4_person_alerts_of_one_camera_are_not_repeated_within_the_cooldown(hub: Hub) -> None:
+    """A4: people coming and going notify once per cooldown; every event is still recorded and shown."""
+    _, owner = await hub.user("alice")
+    camera_id = await _camera(hub, owner)
+    alerts = hub.app.state.alerts
+    assert alerts.settings.alert_cooldown_s == 60  # the default
+    first = await alerts.person_started(camera_id, person_event(), ORIGIN)
+    second = await alerts.person_started(camera_id, person_event(), ORIGIN + 20)
+    assert [n["kind"] for n in await _items(hub, owner)] == ["person"]
+    async with hub.client(owner) as c:
+        events = (await c.get(f"/api/cameras/{camera_id}/person-events")).json()
+    assert {e["id"] for e in events} == {first, second}
+    alerts.settings.alert_cooldown_s = 0
+    await alerts.person_started(camera_id, person_event(), ORIGIN + 40)
+    assert [n["kind"] for n in await _items(hub, owner)] == ["person", "person"]

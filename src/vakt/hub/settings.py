@@ -61,6 +61,13 @@ class HubSettings(BaseSettings):
     pin_max_failures: int = Field(default=5, ge=1, description="wrong remote-unlock PINs before 429")
     pin_window_s: float = Field(default=300.0, gt=0)
     command_timeout_s: float = Field(default=5.0, gt=0, le=60, description="wait for a device's ack")
+    alert_cooldown_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="after a person alert, further person events of that camera within this time are "
+        "recorded, shown and defended against but not notified again; 0: notify each one",
+    )
 
     @model_validator(mode="after")
     def _defaults_under_data_dir(self) -> HubSettings:

@@ -74,6 +74,7 @@ class AlertsService:
         self.analyses: dict[int, CameraAnalysis] = {}
         self._configs: dict[int, tuple[str, DetectConfig]] = {}
         self._open: dict[int, int] = {}  # camera id -> id of its ongoing person event
+        self._last_alert: dict[int, float] = {}  # camera id -> loop time of its last person alert
         self.person_event_hooks: list[PersonEventHook] = []
         self._flagging: set[asyncio.Task[None]] = set()
         self.snapshot_dir = self.settings.media_dir / "snapshots"
@@ -216,7 +217,7 @@ class AlertsService:
             device_id,
             permission=Permission.LIVE_VIEW,
         )
-        if decision.notify and settings.get("alarm_notification", True):
+        if decision.notify and settings.get("alarm_notification", True) and self._alert_due(device_id):
             what = "Person detected" if kind is NotificationKind.PERSON else "Motion detected"
             await self.notifier.notify(
                 Alert(
@@ -240,6 +241,17 @@ class AlertsService:
         for hook in self.person_event_hooks:
             await _safe(hook(device_id, record))
         return record.id
+
+    def _alert_due(self, device_id: int) -> bool:
+        """One alert per camera per cooldown: people coming and going do not flood the owner (A4)."""
+        now = asyncio.get_running_loop().time()
+        last = self._last_alert.get(device_id)
+        if last is not None and now - last < self.settings.alert_cooldown_s:
+            log.info("camera %d: person event recorded; no alert (%.0f s since the last one)",
+                     device_id, now - last)
+            return False
+        self._last_alert[device_id] = now
+        return True
 
     async def person_ended(self, device_id: int, event: PersonEvent, origin: float) -> None:
         """The camera's open person event ended (also used by tests and other sources)."""
