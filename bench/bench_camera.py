@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import subprocess
 import tempfile
 import threading
@@ -24,6 +23,7 @@ import av
 from rich.console import Console
 from rich.table import Table
 
+from readme_block import write_block  # bench/: run as a script, or with bench/ on sys.path
 from vakt.camera.config import CameraConfig
 from vakt.camera.emulator import CameraEmulator
 
@@ -130,13 +130,6 @@ def run(seconds: float, counts: list[int], console: Console) -> str:
     return "\n".join([*lines, "", *summary])
 
 
-def write_readme(text: str) -> None:
-    body = README.read_text()
-    new = re.sub(r"(<!-- bench:camera -->\n).*?(<!-- /bench:camera -->)", lambda m: f"{m[1]}{text}\n{m[2]}",
-                 body, flags=re.S)  # fmt: skip
-    README.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -146,7 +139,7 @@ def main(argv: list[str] | None = None) -> str:
     console = Console()
     text = run(args.seconds, [int(c) for c in args.clients.split(",")], console)
     if args.readme:
-        write_readme(text)
+        write_block("camera", text)
         console.print(f"figures written to {README}")
     return text
 

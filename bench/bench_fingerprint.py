@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
+from readme_block import write_block  # bench/: run as a script, or with bench/ on sys.path
 from vakt.lock import fingerprint as fp
 
 BLOCK = 50  # the lock holds at most 50 fingerprints (L1.1)
@@ -182,15 +182,6 @@ def report(f: Figures) -> str:
     return "\n".join(lines)
 
 
-def write_readme(text: str) -> None:
-    body = README.read_text()
-    block = f"<!-- bench:fingerprint -->\n{text}\n<!-- /bench:fingerprint -->"
-    new = re.sub(
-        r"<!-- bench:fingerprint -->.*?<!-- /bench:fingerprint -->", lambda _: block, body, flags=re.S
-    )
-    README.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--fingers", type=int, default=1000)
@@ -205,7 +196,7 @@ def main(argv: list[str] | None = None) -> str:
     text = report(figures)
     console.print(text)
     if args.readme:
-        write_readme(text)
+        write_block("fingerprint", text)
         console.print(f"figures written to {README}")
     return text
 

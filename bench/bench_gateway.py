@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import re
 import socket
 import subprocess
 import tempfile
@@ -26,6 +25,7 @@ import aiomqtt
 from rich.console import Console
 from rich.table import Table
 
+from readme_block import write_block  # bench/: run as a script, or with bench/ on sys.path
 from vakt.broker import BrokerAccounts
 from vakt.broker.embedded import free_port
 from vakt.broker.mosquitto import write_mosquitto_files
@@ -159,17 +159,6 @@ def render(rows: list[tuple[str, float, float]], n: int) -> str:
     return "\n".join(lines)
 
 
-def write_readme(text: str) -> None:
-    body = README.read_text()
-    new = re.sub(
-        r"(<!-- bench:gateway -->\n).*?(<!-- /bench:gateway -->)",
-        lambda m: f"{m[1]}{text}\n{m[2]}",
-        body,
-        flags=re.S,
-    )
-    README.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=500)
@@ -185,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         table.add_row(name, f"{args.events / t:,.0f}", f"{1000 * t / args.events:.2f}", f"{ratio:.2f}")
     console.print(table)
     if args.readme:
-        write_readme(render(rows, args.events))
+        write_block("gateway", render(rows, args.events))
         console.print(f"figures written to {README}")
 
 

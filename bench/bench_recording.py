@@ -30,6 +30,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from readme_block import write_block  # bench/: run as a script, or with bench/ on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 VIDEO = ROOT.parent / "shared" / "assets" / "video" / "people_indoor_768x432.mp4"
@@ -160,15 +162,6 @@ def per_minute(result: dict[str, float]) -> float:
     return result["cpu"] / max(result["video_s"], 1e-9) * 60.0
 
 
-def write_readme(text: str) -> None:
-    content = README.read_text()
-    start, end = "<!-- bench:recording -->", "<!-- /bench:recording -->"
-    if start in content and end in content:
-        head, rest = content.split(start, 1)
-        _, tail = rest.split(end, 1)
-        README.write_text(f"{head}{start}\n{text}\n{end}{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -226,7 +219,7 @@ def main() -> None:
             f"Cameras recorded at once by one process without a lost or late frame: **{capacity}** "
             f"(ramp {args.ramp}, {args.step_seconds:.0f} s per step, emulator on the same 2-core machine).",
         ]
-        write_readme("\n".join(lines))
+        write_block("recording", "\n".join(lines))
 
 
 if __name__ == "__main__":

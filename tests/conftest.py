@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO.parent / "shared" / "assets"
+# The benchmarks' smoke tests load bench/ scripts, which import their siblings as a script would.
+sys.path.insert(0, str(REPO / "bench"))
 
 
 @pytest.fixture(scope="session")
