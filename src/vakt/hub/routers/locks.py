@@ -10,7 +10,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from vakt.hub.auth import verify_secret
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.devices import summarize_state
-from vakt.hub.locks import LOG_TYPES, REMOTE_COMMAND, operation_log, reconcile
+from vakt.hub.locks import LOG_TYPES, REMOTE_COMMAND, Operation, operation_log, reconcile
 from vakt.hub.models.devices import Device, DeviceEvent
 from vakt.hub.models.locks import CredentialKind, LockCredential, SyncState
 from vakt.hub.mqtt import CommandError, HubMqtt
@@ -61,19 +60,6 @@ class LockOut(BaseModel):
     volume: str | None
     alarms: list[str]
     rssi: float | None
-
-
-class OperationOut(BaseModel):
-    event_id: str
-    ts: datetime
-    type: str
-    operation: str | None
-    source: str | None
-    credential_kind: str | None
-    credential_number: int | None
-    user_name: str | None
-    error: str | None
-    data: dict[str, Any]
 
 
 class AlarmOut(BaseModel):
@@ -209,7 +195,7 @@ def _str(value: Any) -> str | None:
 LogType = Literal["LockOperation", "LockOperationError", "DoorLockAlarm", "LockUserChange"]
 
 
-@router.get("/{device_id}/log", response_model=list[OperationOut])
+@router.get("/{device_id}/log", response_model=list[Operation])
 async def operations(
     access: HistoryAccess,
     session: DbSession,
@@ -219,11 +205,11 @@ async def operations(
     source: Annotated[
         str | None, Query(max_length=32, description="Matter OperationSource, e.g. Keypad")
     ] = None,
-) -> list[OperationOut]:
+) -> list[Operation]:
     """The operation log (A7): who, how, when; a shared user sees it from the share's start (A5)."""
     types = (type,) if type else LOG_TYPES
     rows = await operation_log(session, access.device.id, access.history_since, limit, before, types, source)
-    return [OperationOut(**asdict(row)) for row in rows]
+    return list(rows)
 
 
 @router.get("/{device_id}/alarms", response_model=list[AlarmOut])
