@@ -202,15 +202,16 @@ class DeviceClient:
         while self._denied:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+            tried = sorted(self._denied)  # a serial refused meanwhile waits for the next round
             try:
-                still = await self._subscribe(client, sorted(self._denied))
-                for serial in self._denied - set(still):
+                granted = set(tried) - set(await self._subscribe(client, tried))
+                self._denied -= granted
+                for serial in sorted(granted):
                     log.info("%s: now allowed to speak for %s", self.serial, serial)
                     await self._announce(client, serial, subscribe=False)
             except aiomqtt.MqttError as exc:
                 log.info("%s: retrying refused subscriptions failed (%s)", self.serial, exc)
                 return
-            self._denied = set(still)
 
     async def _announce(self, client: aiomqtt.Client, serial: str, subscribe: bool = True) -> None:
         if subscribe and await self._subscribe(client, [serial]):
