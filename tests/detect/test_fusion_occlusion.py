@@ -82,3 +82,45 @@ def test_tracker_keeps_drawing_a_person_hidden_behind_another_only_while_hidden(
     for k in range(10):
         plain.update(k * 0.1, [Detection(back, 0.9), front(k)])
     assert len(plain.update(1.0, [front(10)])) == 1
+
+
+def test_velocity_is_fitted_over_the_last_second_so_box_jitter_is_not_motion() -> None:
+    # 25 sightings a second of a person standing still whose box jitters by 3 px each frame
+    standing = Tracker(TrackerConfig())
+    for k in range(25):
+        jitter = 3.0 if k % 2 else -3.0
+        standing.update(k / 25, [Detection((100 + jitter, 100, 140 + jitter, 230), 0.9)])
+    assert abs(standing.tracks[0].velocity[0]) < 10  # the step between two frames says 150 px/s
+    # a person walking 50 px/s to the right with the same jitter keeps their speed
+    walking = Tracker(TrackerConfig())
+    for k in range(25):
+        jitter = 3.0 if k % 2 else -3.0
+        x = 100 + 2 * k + jitter
+        walking.update(k / 25, [Detection((x, 100, x + 40, 230), 0.9)])
+    assert walking.tracks[0].velocity[0] == pytest.approx(50, abs=10)
+    assert abs(walking.tracks[0].velocity[1]) < 1
+
+
+def test_a_hidden_person_keeps_the_size_they_had_not_the_last_cut_short_box() -> None:
+    tracker = Tracker(TrackerConfig(show_coast=0.0, occluded_coast=0.5))
+    back = (300.0, 100.0, 340.0, 230.0)  # 40 x 130, standing still
+    for k in range(20):
+        tracker.update(k * 0.04, [Detection(back, 0.8)])
+    # a passer-by nearer the camera steps in front: the last sighting is cut short from below
+    front = Detection((280.0, 90.0, 360.0, 300.0), 0.9)
+    tracker.update(0.8, [Detection((300.0, 100.0, 340.0, 190.0), 0.6), front])
+    people = tracker.update(0.84, [front])
+    hidden = [p for p in people if p.predicted]
+    assert len(hidden) == 1
+    assert hidden[0].box == pytest.approx(back, abs=1.0)  # the median size, hung from the top edge
+
+
+def test_a_track_only_weak_boxes_kept_alive_is_not_drawn_while_hidden() -> None:
+    tracker = Tracker(TrackerConfig(show_coast=0.0, occluded_coast=0.5, occluded_score=0.55))
+    faint = (300.0, 100.0, 340.0, 230.0)
+    tracker.update(0.0, [Detection(faint, 0.75)])  # one confident sighting confirms it
+    for k in range(1, 10):
+        tracker.update(k * 0.04, [Detection(faint, 0.3)])  # then only weak ones
+    front = Detection((280.0, 90.0, 360.0, 300.0), 0.9)
+    people = tracker.update(0.4, [front])
+    assert [p.predicted for p in people] == [False]  # the front person only
