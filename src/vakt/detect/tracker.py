@@ -47,14 +47,18 @@ class Track:
     last_seen: float
     first_seen: float
     hits: int = 1
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # of the centre, px/s
     best_score: float = 0.0
     # (pts, box, score) of the recent sightings, the latest last
     sightings: deque[tuple[float, np.ndarray, float]] = field(default_factory=deque)
+    # fitted to the sightings on each update (read on every frame, so not recomputed there)
+    velocity: np.ndarray = field(init=False)  # of the centre, px/s
+    size: np.ndarray = field(init=False)  # median width, height
+    recent_score: float = field(init=False)  # median score
 
     def __post_init__(self) -> None:
         if not self.sightings:
             self.sightings.append((self.last_seen, self.box, self.score))
+        self._fit()
 
     def confirmed(self, config: TrackerConfig) -> bool:
         """A person, not a blip: seen often enough, or once with high confidence."""
@@ -66,9 +70,7 @@ class Track:
         elapsed = max(0.0, pts - self.last_seen)
         if elapsed == 0.0:
             return self.box.copy()
-        boxes = np.array([b for _, b, _ in self.sightings])
-        width = float(np.median(boxes[:, 2] - boxes[:, 0]))
-        height = float(np.median(boxes[:, 3] - boxes[:, 1]))
+        width, height = self.size
         cx = (self.box[0] + self.box[2]) / 2 + self.velocity[0] * elapsed
         top = self.box[1] + self.velocity[1] * elapsed
         return np.array([cx - width / 2, top, cx + width / 2, top + height])
@@ -79,27 +81,21 @@ class Track:
         # keep the window, and always the sighting before it (two looks a second apart still give a speed)
         while len(self.sightings) > 2 and self.sightings[1][0] <= pts - history:
             self.sightings.popleft()
-        self.velocity = _fitted_velocity(self.sightings)
         self.box = new
         self.score = det.score
         self.best_score = max(self.best_score, det.score)
         self.last_seen = pts
         self.hits += 1
+        self._fit()
 
-    def recent_score(self) -> float:
-        """The median detection score of the recent sightings."""
-        return float(np.median([score for _, _, score in self.sightings]))
-
-
-def _fitted_velocity(sightings: deque[tuple[float, np.ndarray, float]]) -> np.ndarray:
-    """Least-squares slope (px/s) of the box centre over ``sightings``; zero for a single one."""
-    t = np.array([pts for pts, _, _ in sightings])
-    centres = np.array([(b[:2] + b[2:]) / 2 for _, b, _ in sightings])
-    t -= t.mean()
-    spread = float((t * t).sum())
-    if spread <= 0:
-        return np.zeros(2)
-    return np.asarray((t[:, None] * (centres - centres.mean(axis=0))).sum(axis=0) / spread)
+    def _fit(self) -> None:
+        """Velocity (least-squares slope of the centre), median size and median score of the sightings."""
+        t = np.array([pts for pts, _, _ in self.sightings])
+        boxes = np.array([b for _, b, _ in self.sightings])
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        self.velocity = np.polyfit(t, centres, 1)[0] if np.ptp(t) > 0 else np.zeros(2)
+        self.size = np.median(boxes[:, 2:] - boxes[:, :2], axis=0)
+        self.recent_score = float(np.median([score for _, _, score in self.sightings]))
 
 
 @dataclass(frozen=True)
@@ -170,7 +166,7 @@ class Tracker:
             unseen = pts - t.last_seen
             shown = unseen <= coast or (
                 unseen <= cfg.occluded_coast
-                and t.recent_score() >= cfg.occluded_score
+                and t.recent_score >= cfg.occluded_score
                 and hidden_behind(box, front, cfg.occluded_cover)
             )
             if shown:
