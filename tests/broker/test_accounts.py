@@ -37,8 +37,18 @@ def test_relay_and_removal_keep_the_acl_consistent() -> None:
         accounts.set_device("hub", "pw")
 
 
-@pytest.mark.parametrize("topic", ["vakt/v1/GW1", "vakt/v1/+/event", "vakt/v1/#", "#", "vakt/v2/GW1/event",
-                                   "$SYS/broker/uptime", "vakt/v1/GW1X/event"])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "vakt/v1/GW1",
+        "vakt/v1/+/event",
+        "vakt/v1/#",
+        "#",
+        "vakt/v2/GW1/event",
+        "$SYS/broker/uptime",
+        "vakt/v1/GW1X/event",
+    ],
+)
 def test_device_filters_outside_its_own_tree_are_denied(topic: str) -> None:
     accounts = BrokerAccounts.create("hubpw")
     accounts.set_device("GW1", "pw1")

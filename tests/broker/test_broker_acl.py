@@ -97,8 +97,9 @@ async def test_device_cannot_subscribe_to_another_devices_topics(broker: Running
         assert set(received) == {"vakt/v1/CAM0001/cmd"}
 
 
-@pytest.mark.parametrize(("user", "password"), [("CAM0001", "wrong"), ("hub", "wrong"),
-                                                 ("NOBODY", "x"), ("CAM0001", "")])
+@pytest.mark.parametrize(
+    ("user", "password"), [("CAM0001", "wrong"), ("hub", "wrong"), ("NOBODY", "x"), ("CAM0001", "")]
+)
 async def test_wrong_password_is_refused(broker: RunningBroker, user: str, password: str) -> None:
     with pytest.raises(aiomqtt.MqttError):
         async with _client(broker, user, password):

@@ -30,18 +30,26 @@ def self_signed(folder: Path) -> MosquittoTls:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vakt test broker")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     tls = MosquittoTls(folder / "broker.crt", folder / "broker.key")
     tls.certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tls.keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+    tls.keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return tls
 
 
@@ -53,20 +61,27 @@ async def test_device_client_over_tls_and_plain_tcp_refused(tmp_path: Path) -> N
     try:
         _wait_port(port)
         context = ssl.create_default_context(cafile=str(tls.certfile))
-        client = DeviceClient(serial="CAM0001", password=device_password(DEVICES["CAM0001"]), port=port,
-                              tls_context=context)
+        client = DeviceClient(
+            serial="CAM0001", password=device_password(DEVICES["CAM0001"]), port=port, tls_context=context
+        )
         task = asyncio.create_task(client.run())
         await client.wait_connected(15)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         with pytest.raises(aiomqtt.MqttError):
-            async with aiomqtt.Client("127.0.0.1", port, username="CAM0001",
-                                      password=device_password(DEVICES["CAM0001"]), timeout=2):
+            async with aiomqtt.Client(
+                "127.0.0.1", port, username="CAM0001", password=device_password(DEVICES["CAM0001"]), timeout=2
+            ):
                 pass
         with pytest.raises(aiomqtt.MqttError):  # an unknown certificate is not trusted
-            async with aiomqtt.Client("127.0.0.1", port, username="CAM0001", timeout=2,
-                                      password=device_password(DEVICES["CAM0001"]),
-                                      tls_context=ssl.create_default_context()):
+            async with aiomqtt.Client(
+                "127.0.0.1",
+                port,
+                username="CAM0001",
+                timeout=2,
+                password=device_password(DEVICES["CAM0001"]),
+                tls_context=ssl.create_default_context(),
+            ):
                 pass
     finally:
         proc.kill()

@@ -31,8 +31,14 @@ class TestHub:
     async def _run(self) -> None:
         while True:
             try:
-                async with aiomqtt.Client(self.host, self.port, username="hub", password=HUB_PASSWORD,
-                                          identifier="test-hub", clean_session=False) as client:
+                async with aiomqtt.Client(
+                    self.host,
+                    self.port,
+                    username="hub",
+                    password=HUB_PASSWORD,
+                    identifier="test-hub",
+                    clean_session=False,
+                ) as client:
                     self.client = client
                     await client.subscribe("vakt/v1/#", qos=1)
                     self.connected.set()
@@ -66,8 +72,9 @@ class TestHub:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.changed.wait(), 0.05)
 
-    async def command(self, serial: str, name: str, args: dict[str, Any] | None = None,
-                      timeout: float = 20.0) -> Ack:
+    async def command(
+        self, serial: str, name: str, args: dict[str, Any] | None = None, timeout: float = 20.0
+    ) -> Ack:
         command = Command(target=serial, name=name, args=args or {})
         return await self.send_raw(serial, encode(command), command.id, timeout)
 

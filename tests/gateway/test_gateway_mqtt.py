@@ -31,8 +31,14 @@ async def hub(broker: RunningBroker) -> AsyncIterator[TestHub]:
 
 def gateway_config(broker: RunningBroker, data: Path, **overrides: object) -> GatewayConfig:
     values: dict[str, object] = {
-        "serial": GW, "code": DEVICES[GW], "mqtt_host": broker.host, "mqtt_port": broker.port,
-        "data_dir": data, "lock_serial": LK, "lock_code": DEVICES[LK], "tick_interval": 0.05,
+        "serial": GW,
+        "code": DEVICES[GW],
+        "mqtt_host": broker.host,
+        "mqtt_port": broker.port,
+        "data_dir": data,
+        "lock_serial": LK,
+        "lock_code": DEVICES[LK],
+        "tick_interval": 0.05,
         "boot_seconds": 0.3,
     }
     return GatewayConfig.model_validate(values | overrides)
@@ -41,13 +47,18 @@ def gateway_config(broker: RunningBroker, data: Path, **overrides: object) -> Ga
 @pytest.fixture
 async def gateway(broker: RunningBroker, hub: TestHub, tmp_path: Path) -> AsyncIterator[Gateway]:
     async with Gateway(gateway_config(broker, tmp_path / "gw")) as gw:
-        await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True
-                           and hub.states.get(GW, {}).get("phase") == "online")
+        await hub.wait_for(
+            lambda: (
+                hub.states.get(LK, {}).get("paired") is True
+                and hub.states.get(GW, {}).get("phase") == "online"
+            )
+        )
         yield gw
 
 
-async def test_g1_g2_g5_pairing_flow_through_the_gateway(broker: RunningBroker, hub: TestHub,
-                                                          tmp_path: Path) -> None:
+async def test_g1_g2_g5_pairing_flow_through_the_gateway(
+    broker: RunningBroker, hub: TestHub, tmp_path: Path
+) -> None:
     config = gateway_config(broker, tmp_path / "gw", pair_on_start=False, network="none")
     async with Gateway(config) as gw:
         await hub.wait_for(lambda: gw.panel.led.value == "fast_flashing_white")  # G1 set-up mode
@@ -62,8 +73,9 @@ async def test_g1_g2_g5_pairing_flow_through_the_gateway(broker: RunningBroker, 
         await hub.wait_for(lambda: hub.states[GW]["locks_in_range"] == [{"serial": LK, "pairing": True}])
         paired = await hub.command(GW, "gateway.pair", {"serial": LK})
         assert paired.ok and paired.result == {"serial": LK, "paired": True}
-        await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True
-                           and hub.availability.get(LK) == "online")
+        await hub.wait_for(
+            lambda: hub.states.get(LK, {}).get("paired") is True and hub.availability.get(LK) == "online"
+        )
         state = hub.states[LK]
         assert state["kind"] == "lock" and state["emulated"] is True and not state["pairing_mode"]
         await hub.wait_for(lambda: bool(hub.events_of(GW, "GatewayPaired")))
@@ -88,8 +100,9 @@ async def test_remote_unlock_is_acknowledged_applied_and_logged(gateway: Gateway
     assert ack.ok and ack.result == {"motor": "unlocked"}
     await hub.wait_for(lambda: hub.states[LK]["motor"] == "unlocked")
     assert gateway.locks[LK].firmware.state().motor.value == "unlocked"
-    await hub.wait_for(lambda: any(e.data["operation_source"] == "Remote"
-                                   for e in hub.events_of(LK, "LockOperation")))
+    await hub.wait_for(
+        lambda: any(e.data["operation_source"] == "Remote" for e in hub.events_of(LK, "LockOperation"))
+    )
     assert (await hub.command(LK, "lock.operating_mode", {"mode": "Passage"})).ok
     await hub.wait_for(lambda: hub.states[LK]["operating_mode"] == "Passage")
     assert (await hub.command(LK, "lock.volume", {"level": "mute"})).ok
@@ -98,8 +111,9 @@ async def test_remote_unlock_is_acknowledged_applied_and_logged(gateway: Gateway
 
 async def test_l14_1_sealed_door_code_provisioned_and_opens_door(gateway: Gateway, hub: TestHub) -> None:
     sealed = seal(DEVICES[LK], LK, "20481632")
-    ack = await hub.command(LK, "lock.credential.add",
-                            {"type": "code", "sealed": sealed, "name": "cleaner", "max_uses": 3})
+    ack = await hub.command(
+        LK, "lock.credential.add", {"type": "code", "sealed": sealed, "name": "cleaner", "max_uses": 3}
+    )
     assert ack.ok and ack.result == {"index": 1, "type": "code"}
     await hub.wait_for(lambda: [c["index"] for c in hub.states[LK]["credentials"]] == [1])
     listed = hub.states[LK]["credentials"][0]
@@ -107,8 +121,9 @@ async def test_l14_1_sealed_door_code_provisioned_and_opens_door(gateway: Gatewa
     assert (await hub.command(LK, "panel.input", {"input": "touch"})).ok
     typed = await hub.command(LK, "panel.input", {"input": "keys", "value": "9920481632#"})  # L8.2
     assert typed.ok and typed.result["motor"] == "unlocked"
-    wrong = await hub.command(LK, "lock.credential.add",
-                              {"type": "code", "sealed": seal("OTHERCODE", LK, "11223344")})
+    wrong = await hub.command(
+        LK, "lock.credential.add", {"type": "code", "sealed": seal("OTHERCODE", LK, "11223344")}
+    )
     assert not wrong.ok and "door code not accepted" in (wrong.error or "")
     clear = await hub.command(LK, "lock.credential.add", {"type": "code", "code": "11223344"})
     assert not clear.ok and "invalid args" in (clear.error or "")
@@ -125,12 +140,18 @@ async def test_l14_1_sealed_door_code_provisioned_and_opens_door(gateway: Gatewa
     [
         (b'{"id": "badcmd0001", "target": "LK0001", "name": "lock.unlock", "args": []}', "invalid Command"),
         (b'{"id": "badcmd0001", "target": "LK0001", "name": "lock.explode"}', "unknown command"),
-        (b'{"id": "badcmd0001", "target": "LK0001", "name": "lock.volume", "args": {"level": 11}}',
-         "invalid args: level"),
-        (b'{"id": "badcmd0001", "target": "LK0001", "name": "panel.input", "args": {"input": "nose"}}',
-         "unknown lock input"),
-        (b'{"id": "badcmd0001", "target": "GW0001", "name": "gateway.pair", "args": {"serial": "NOPE"}}',
-         "no lock NOPE"),
+        (
+            b'{"id": "badcmd0001", "target": "LK0001", "name": "lock.volume", "args": {"level": 11}}',
+            "invalid args: level",
+        ),
+        (
+            b'{"id": "badcmd0001", "target": "LK0001", "name": "panel.input", "args": {"input": "nose"}}',
+            "unknown lock input",
+        ),
+        (
+            b'{"id": "badcmd0001", "target": "GW0001", "name": "gateway.pair", "args": {"serial": "NOPE"}}',
+            "no lock NOPE",
+        ),
     ],
 )
 async def test_malformed_command_gets_an_error_ack_and_the_gateway_keeps_running(
@@ -178,23 +199,32 @@ async def test_gateway_through_the_embedded_demo_broker(tmp_path: Path) -> None:
     """The same relay through the embedded amqtt broker `vakt demo` runs, ACL enforced (G5, G7)."""
     async with any_broker("embedded", tmp_path) as embedded, running_hub(embedded.host, embedded.port) as hub:
         async with Gateway(gateway_config(embedded, tmp_path / "gw")):
-            await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True
-                               and hub.availability.get(GW) == "online")
+            await hub.wait_for(
+                lambda: hub.states.get(LK, {}).get("paired") is True and hub.availability.get(GW) == "online"
+            )
             ack = await hub.command(LK, "lock.unlock")
             assert ack.ok and ack.result == {"motor": "unlocked"}
-            await hub.wait_for(lambda: any(e.data["operation_source"] == "Remote"
-                                           for e in hub.events_of(LK, "LockOperation")))
+            await hub.wait_for(
+                lambda: any(
+                    e.data["operation_source"] == "Remote" for e in hub.events_of(LK, "LockOperation")
+                )
+            )
         await hub.wait_for(lambda: hub.availability[GW] == "offline")
 
 
 async def test_l12_1_factory_reset_at_the_lock_ends_the_pairing(gateway: Gateway, hub: TestHub) -> None:
-    for step in ({"input": "batteries", "value": False}, {"input": "reset_down"},
-                 {"input": "batteries", "value": True}, {"input": "reset", "value": 5},
-                 {"input": "key", "value": "#"}):
+    for step in (
+        {"input": "batteries", "value": False},
+        {"input": "reset_down"},
+        {"input": "batteries", "value": True},
+        {"input": "reset", "value": 5},
+        {"input": "key", "value": "#"},
+    ):
         ack = await hub.command(LK, "panel.input", step)
         assert ack.ok, (step, ack.error)
-    await hub.wait_for(lambda: any(e.data["alarm_code"] == "LockFactoryReset"
-                                   for e in hub.events_of(LK, "DoorLockAlarm")))
+    await hub.wait_for(
+        lambda: any(e.data["alarm_code"] == "LockFactoryReset" for e in hub.events_of(LK, "DoorLockAlarm"))
+    )
     await hub.wait_for(lambda: bool(hub.events_of(GW, "GatewayUnpaired")))
     assert hub.events_of(GW, "GatewayUnpaired")[0].data["serial"] == LK
     await hub.wait_for(lambda: hub.states[LK]["paired"] is False and hub.states[GW]["paired_locks"] == [])

@@ -55,9 +55,16 @@ async def restart_and_let_the_hub_in_first(broker: Mosquitto, hub: TestHub) -> N
 
 
 async def test_g7_broker_killed_mid_burst_events_arrive_in_order(broker: Mosquitto, tmp_path: Path) -> None:
-    config = GatewayConfig(serial=GW, code=DEVICES[GW], mqtt_port=broker.port, data_dir=tmp_path / "gw",
-                           lock_serial=LK, lock_code=DEVICES[LK], tick_interval=0.05,
-                           boot_seconds=0.3)
+    config = GatewayConfig(
+        serial=GW,
+        code=DEVICES[GW],
+        mqtt_port=broker.port,
+        data_dir=tmp_path / "gw",
+        lock_serial=LK,
+        lock_code=DEVICES[LK],
+        tick_interval=0.05,
+        boot_seconds=0.3,
+    )
     async with running_hub("127.0.0.1", broker.port) as hub, Gateway(config) as gateway:
         await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True)
         for n in range(60):
@@ -75,10 +82,25 @@ async def test_g7_broker_killed_mid_burst_events_arrive_in_order(broker: Mosquit
 
 
 def _start_gateway(broker: Mosquitto, data: Path, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "vakt.gateway",
-           "--serial", GW, "--code", DEVICES[GW], "--mqtt-port", str(broker.port),
-           "--data", str(data), "--lock-serial", LK, "--lock-code", DEVICES[LK],
-           "--boot-seconds", "0.3"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vakt.gateway",
+        "--serial",
+        GW,
+        "--code",
+        DEVICES[GW],
+        "--mqtt-port",
+        str(broker.port),
+        "--data",
+        str(data),
+        "--lock-serial",
+        LK,
+        "--lock-code",
+        DEVICES[LK],
+        "--boot-seconds",
+        "0.3",
+    ]
     with open(log, "ab") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=out)
 
@@ -107,8 +129,12 @@ async def test_g7_gateway_killed_outbox_survives_the_restart(broker: Mosquitto, 
             proc.wait(10)
             await restart_and_let_the_hub_in_first(broker, hub)
             proc = _start_gateway(broker, data, log)
-            await hub.wait_for(lambda: any(e.data.get("operation_source") == "Auto"
-                                           for e in hub.events_of(LK, "LockOperation")), timeout=30)
+            await hub.wait_for(
+                lambda: any(
+                    e.data.get("operation_source") == "Auto" for e in hub.events_of(LK, "LockOperation")
+                ),
+                timeout=30,
+            )
             events = unique_in_order([e for e in hub.events if e.source == LK])
             assert [e.ts for e in events] == sorted(e.ts for e in events)
             assert len(unique_in_order(hub.events_of(LK, "Doorbell"))) == 10

@@ -119,8 +119,14 @@ def test_g7_outbox_discards_an_unreadable_row_and_keeps_the_rest(tmp_path: Path)
 
 
 def _gateway(tmp_path: Path) -> Gateway:
-    config = GatewayConfig(serial="GW0001", code="GWCODE01", data_dir=tmp_path / "gw", network="none",
-                           lock_serial="LK0001", lock_code="LKCODE01")
+    config = GatewayConfig(
+        serial="GW0001",
+        code="GWCODE01",
+        data_dir=tmp_path / "gw",
+        network="none",
+        lock_serial="LK0001",
+        lock_code="LKCODE01",
+    )
     return Gateway(config)
 
 

@@ -42,8 +42,13 @@ class Recorder:
 @pytest.fixture
 async def device(broker: RunningBroker) -> AsyncIterator[tuple[DeviceClient, Recorder]]:
     recorder = Recorder()
-    client = DeviceClient(serial="CAM0001", password=device_password(DEVICES["CAM0001"]),
-                          host=broker.host, port=broker.port, handler=recorder)
+    client = DeviceClient(
+        serial="CAM0001",
+        password=device_password(DEVICES["CAM0001"]),
+        host=broker.host,
+        port=broker.port,
+        handler=recorder,
+    )
     task = asyncio.create_task(client.run())
     await client.wait_connected(10)
     yield client, recorder
@@ -65,8 +70,9 @@ async def _ack(hub: aiomqtt.Client, timeout: float = 20) -> Ack:
     raise AssertionError("no ack")
 
 
-async def test_command_is_executed_and_acknowledged(device: tuple[DeviceClient, Recorder],
-                                                     hub: aiomqtt.Client) -> None:
+async def test_command_is_executed_and_acknowledged(
+    device: tuple[DeviceClient, Recorder], hub: aiomqtt.Client
+) -> None:
     command = Command(target="CAM0001", name="camera.siren", args={"on": True})
     pending = PendingCommands()
     pending.expect(command.id)
@@ -76,8 +82,9 @@ async def test_command_is_executed_and_acknowledged(device: tuple[DeviceClient, 
     assert ack.id == command.id and ack.ok and ack.result == {"echo": {"on": True}}
 
 
-async def test_replayed_command_id_is_not_executed_twice(device: tuple[DeviceClient, Recorder],
-                                                         hub: aiomqtt.Client) -> None:
+async def test_replayed_command_id_is_not_executed_twice(
+    device: tuple[DeviceClient, Recorder], hub: aiomqtt.Client
+) -> None:
     command = Command(target="CAM0001", name="camera.siren", args={"on": True})
     await hub.publish("vakt/v1/CAM0001/cmd", encode(command), qos=1)
     first = await _ack(hub)
@@ -92,13 +99,25 @@ async def test_replayed_command_id_is_not_executed_twice(device: tuple[DeviceCli
         (lambda: b'{"id": "abcdef0123", "name": "camera.siren"}', "invalid Command"),
         (lambda: b'{"id": "abcdef0123", "target": "CAM0001", "name": 5}', "invalid Command: name"),
         (lambda: encode(Command(id="abcdef0123", target="LK0001", name="x")), "command target LK0001"),
-        (lambda: encode(Command(id="abcdef0123", target="CAM0001", name="camera.refuse")),
-         "refused on purpose"),
+        (
+            lambda: encode(Command(id="abcdef0123", target="CAM0001", name="camera.refuse")),
+            "refused on purpose",
+        ),
         (lambda: encode(Command(id="abcdef0123", target="CAM0001", name="camera.crash")), "failed inside"),
-        (lambda: encode(Command(id="abcdef0123", target="CAM0001", name="x",
-                        ts=datetime.now(UTC) - timedelta(hours=1))), "expired"),
-        (lambda: json.dumps({"id": "abcdef0123", "target": "CAM0001", "name": "x",
-                     "args": {"pad": "x" * 70_000}}).encode(), "exceeds"),
+        (
+            lambda: encode(
+                Command(
+                    id="abcdef0123", target="CAM0001", name="x", ts=datetime.now(UTC) - timedelta(hours=1)
+                )
+            ),
+            "expired",
+        ),
+        (
+            lambda: json.dumps(
+                {"id": "abcdef0123", "target": "CAM0001", "name": "x", "args": {"pad": "x" * 70_000}}
+            ).encode(),
+            "exceeds",
+        ),
     ],
 )
 async def test_bad_command_gets_an_error_ack_and_the_device_keeps_working(
@@ -116,8 +135,9 @@ async def test_bad_command_gets_an_error_ack_and_the_device_keeps_working(
 
 async def test_availability_state_and_events(broker: RunningBroker, hub: aiomqtt.Client) -> None:
     await hub.subscribe("vakt/v1/CAM0001/#", qos=1)
-    client = DeviceClient(serial="CAM0001", password=device_password(DEVICES["CAM0001"]),
-                          host=broker.host, port=broker.port)
+    client = DeviceClient(
+        serial="CAM0001", password=device_password(DEVICES["CAM0001"]), host=broker.host, port=broker.port
+    )
     await client.publish_state("CAM0001", {"kind": "camera", "emulated": True})  # before connecting
     task = asyncio.create_task(client.run())
     await client.wait_connected(10)

@@ -19,8 +19,16 @@ json_values = st.recursive(
     max_leaves=12,
 )
 command_like = st.fixed_dictionaries(
-    {}, optional={"id": st.text(max_size=70), "ts": st.text(max_size=30), "target": st.text(max_size=70),
-                  "name": st.text(max_size=70), "args": json_values, "extra": json_values})
+    {},
+    optional={
+        "id": st.text(max_size=70),
+        "ts": st.text(max_size=30),
+        "target": st.text(max_size=70),
+        "name": st.text(max_size=70),
+        "args": json_values,
+        "extra": json_values,
+    },
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -61,8 +61,11 @@ def test_l14_1_sealed_door_code_round_trip_and_never_in_clear() -> None:
 
 @pytest.mark.parametrize(
     ("code", "serial", "purpose"),
-    [("OTHERCODE", "LK0001", "credential"), ("LOCKCODE1", "LK0002", "credential"),
-     ("LOCKCODE1", "LK0001", "pin")],
+    [
+        ("OTHERCODE", "LK0001", "credential"),
+        ("LOCKCODE1", "LK0002", "credential"),
+        ("LOCKCODE1", "LK0001", "pin"),
+    ],
 )
 def test_l14_1_sealed_secret_opens_only_for_its_device(code: str, serial: str, purpose: str) -> None:
     token = seal("LOCKCODE1", "LK0001", "12345678")

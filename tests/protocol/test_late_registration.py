@@ -33,8 +33,14 @@ async def test_lock_registered_after_the_gateway_connected_is_taken_up(kind: str
             handled.append((serial, command.name))
             return {}
 
-        gateway = DeviceClient(serial="GW0001", password=device_password(DEVICES["GW0001"]),
-                               host=broker.host, port=broker.port, handler=handler, relayed_serials=[LATE])
+        gateway = DeviceClient(
+            serial="GW0001",
+            password=device_password(DEVICES["GW0001"]),
+            host=broker.host,
+            port=broker.port,
+            handler=handler,
+            relayed_serials=[LATE],
+        )
         task = asyncio.create_task(gateway.run())
         try:
             await gateway.wait_connected(10)

@@ -39,8 +39,9 @@ def verify_password(password: str, encoded: str) -> bool:
         if kind != "7":
             return False
         expected = base64.b64decode(key, validate=True)
-        got = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt, validate=True),
-                                  int(iterations), len(expected))
+        got = hashlib.pbkdf2_hmac(
+            "sha512", password.encode(), base64.b64decode(salt, validate=True), int(iterations), len(expected)
+        )
     except (ValueError, binascii.Error):
         return False
     return hmac.compare_digest(got, expected)

@@ -47,8 +47,9 @@ class AccountsTopicPlugin(BaseTopicPlugin):
         accounts: BrokerAccounts = self.config.accounts
         allowed = bool(session and topic and accounts.may_access(session.username, topic))
         if not allowed and action is not Action.RECEIVE:
-            log.info("embedded broker: %s denied %s on %s", session.username if session else None,
-                     action, topic)
+            log.info(
+                "embedded broker: %s denied %s on %s", session.username if session else None, action, topic
+            )
         return allowed
 
 

@@ -123,4 +123,3 @@ class ClipRecorder:
             self.path.unlink(missing_ok=True)
         log.info("SD recording %s finished (%d bytes)", self.name, size)
         return Recording(self.name, size)
-

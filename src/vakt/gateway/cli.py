@@ -35,20 +35,33 @@ def gateway_command(
     """Run the gateway emulator (G1-G7) until interrupted."""
     from vakt.gateway.service import run_forever
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         config = GatewayConfig(
-            serial=serial, code=code, mqtt_host=mqtt_host, mqtt_port=mqtt_port, mqtt_ca=mqtt_ca,
+            serial=serial,
+            code=code,
+            mqtt_host=mqtt_host,
+            mqtt_port=mqtt_port,
+            mqtt_ca=mqtt_ca,
             data_dir=data,
-            lock_serial=lock_serial, lock_code=lock_code, pair_on_start=pair, network=network,
-            wifi_ssid=wifi_ssid, placement=Placement(distance_m=distance, walls=walls, metal=metal),
-            radio_seed=seed, boot_seconds=boot_seconds,
+            lock_serial=lock_serial,
+            lock_code=lock_code,
+            pair_on_start=pair,
+            network=network,
+            wifi_ssid=wifi_ssid,
+            placement=Placement(distance_m=distance, walls=walls, metal=metal),
+            radio_seed=seed,
+            boot_seconds=boot_seconds,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    typer.echo(f"gateway {serial}: broker {mqtt_host}:{mqtt_port}, data in {data}"
-               + (f", lock {lock_serial}" if lock_serial else ""))
+    typer.echo(
+        f"gateway {serial}: broker {mqtt_host}:{mqtt_port}, data in {data}"
+        + (f", lock {lock_serial}" if lock_serial else "")
+    )
     typer.echo(f"QR label (G4): {DeviceLabel(serial=serial, code=code, model=config.model).to_qr()}")
     if lock_serial and lock_code:
         lock_label = DeviceLabel(serial=lock_serial, code=lock_code, model=config.lock_model)

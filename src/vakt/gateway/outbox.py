@@ -33,8 +33,9 @@ class Outbox:
     def append(self, event: Event) -> None:
         """Store an event durably; the same id twice is stored once."""
         with self._db:  # one transaction, committed (fsync'ed) on leaving
-            cursor = self._db.execute("INSERT OR IGNORE INTO outbox (id, payload) VALUES (?, ?)",
-                                      (event.id, encode(event)))
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO outbox (id, payload) VALUES (?, ?)", (event.id, encode(event))
+            )
             if cursor.lastrowid and cursor.lastrowid % 1000 == 0 and (excess := len(self) - MAX_EVENTS) > 0:
                 log.error("outbox full: dropping the %d oldest undelivered events", excess)
                 self._db.execute(

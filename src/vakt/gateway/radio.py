@@ -47,8 +47,9 @@ class RadioLink:
 
     def place(self, placement: Placement) -> None:
         self.placement = placement
-        self.stats = self.stats.model_copy(update={"rssi_dbm": self.mean_rssi(),
-                                                   "frame_loss": self.frame_loss()})
+        self.stats = self.stats.model_copy(
+            update={"rssi_dbm": self.mean_rssi(), "frame_loss": self.frame_loss()}
+        )
 
     def mean_rssi(self) -> float:
         p = self.placement

@@ -45,11 +45,18 @@ from vakt.protocol.sealed import SealedError, unseal
 log = logging.getLogger(__name__)
 
 FULL_BATTERY_V = 6.0  # 4xAA fresh
-CREDENTIAL_TYPES = {"code": CredentialType.PIN, "card": CredentialType.RFID,
-                    "fingerprint": CredentialType.Fingerprint}
+CREDENTIAL_TYPES = {
+    "code": CredentialType.PIN,
+    "card": CredentialType.RFID,
+    "fingerprint": CredentialType.Fingerprint,
+}
 # names other parts use for the same physical inputs (web panel, docs) -> the firmware's names
-INPUT_ALIASES = {"doorbell": "bell", "emergency_power": "usb", "key_turn": "mechanical_key",
-                 "reset_hold": "reset"}
+INPUT_ALIASES = {
+    "doorbell": "bell",
+    "emergency_power": "usb",
+    "key_turn": "mechanical_key",
+    "reset_hold": "reset",
+}
 
 
 class _Clock:
@@ -65,8 +72,9 @@ def _epoch(value: datetime | None) -> float | None:
 
 
 class LockRelay:
-    def __init__(self, serial: str, code: str, model: str, radio: RadioLink, data_dir: Path,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, serial: str, code: str, model: str, radio: RadioLink, data_dir: Path, clock: Callable[[], float]
+    ) -> None:
         self.serial, self._code, self.model = serial, code, model
         self.radio = radio
         self.firmware = Lock(_Clock(clock), FileStore(data_dir / "memory.json"))
@@ -89,12 +97,19 @@ class LockRelay:
         self._on_lock.extend(self.firmware.drain_events())
         while self._on_lock:
             if not self.radio.transmit():
-                log.info("lock %s: event lost on the radio after retries; the lock sends it again",
-                         self.serial)
+                log.info(
+                    "lock %s: event lost on the radio after retries; the lock sends it again", self.serial
+                )
                 break
             event = self._on_lock.popleft()
-            self._received.append(Event(source=self.serial, type=event.type, data=event.to_protocol_data(),
-                                        ts=datetime.fromtimestamp(event.ts, UTC)))
+            self._received.append(
+                Event(
+                    source=self.serial,
+                    type=event.type,
+                    data=event.to_protocol_data(),
+                    ts=datetime.fromtimestamp(event.ts, UTC),
+                )
+            )
         return self._received
 
     def discard_events(self) -> None:
@@ -156,8 +171,10 @@ class LockRelay:
         if handler is None:
             raise CommandError(f"unknown command {name} for a lock")
         if not self.radio.transmit():
-            raise CommandError(f"lock {self.serial} did not answer over the radio "
-                               f"({self.radio.retries + 1} attempts; RSSI {self.radio.stats.rssi_dbm} dBm)")
+            raise CommandError(
+                f"lock {self.serial} did not answer over the radio "
+                f"({self.radio.retries + 1} attempts; RSSI {self.radio.stats.rssi_dbm} dBm)"
+            )
         try:
             return handler(self, args)
         except RemoteError as exc:
@@ -191,8 +208,14 @@ class LockRelay:
         else:
             secret = a.card_uid or ""
         index = self.firmware.add_credential(
-            CREDENTIAL_TYPES[a.type], secret, user_type=UserType(a.user_type), name=a.name,
-            valid_from=_epoch(a.valid_from), valid_until=_epoch(a.valid_until), max_uses=a.max_uses)
+            CREDENTIAL_TYPES[a.type],
+            secret,
+            user_type=UserType(a.user_type),
+            name=a.name,
+            valid_from=_epoch(a.valid_from),
+            valid_until=_epoch(a.valid_until),
+            max_uses=a.max_uses,
+        )
         return {"index": index, "type": a.type}
 
     def _delete_credential(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -224,17 +247,30 @@ class LockRelay:
         state.update(
             serial=self.serial,
             model=self.model,
-            battery={"volts": round(volts, 2), "percent": max(0, min(100, percent)),
-                     "low": fw.battery_low, "dead": fw.battery_dead, "usb_power": fw.usb_power},
+            battery={
+                "volts": round(volts, 2),
+                "percent": max(0, min(100, percent)),
+                "low": fw.battery_low,
+                "dead": fw.battery_dead,
+                "usb_power": fw.usb_power,
+            },
             credentials=self._credentials(),
-            link={"rssi_dbm": round(stats.rssi_dbm), "frame_loss": round(stats.frame_loss, 4),
-                  "messages": stats.messages, "lost_messages": stats.lost_messages,
-                  "lost_frames": stats.lost_frames, "retries": stats.retries,
-                  **self.radio.placement.model_dump()},
-            panel={"display": fw.display.model_dump(mode="json"),
-                   "prompt": fw.last_prompts[-1].value if fw.last_prompts else None,
-                   "prompts": [p.value for p in fw.last_prompts],
-                   "leds": {"keypad": fw.display.lit, "pairing_digit": fw.pairing_mode},
-                   "alarms": [a.value for a in fw.alarms], "motor": fw.motor.value},
+            link={
+                "rssi_dbm": round(stats.rssi_dbm),
+                "frame_loss": round(stats.frame_loss, 4),
+                "messages": stats.messages,
+                "lost_messages": stats.lost_messages,
+                "lost_frames": stats.lost_frames,
+                "retries": stats.retries,
+                **self.radio.placement.model_dump(),
+            },
+            panel={
+                "display": fw.display.model_dump(mode="json"),
+                "prompt": fw.last_prompts[-1].value if fw.last_prompts else None,
+                "prompts": [p.value for p in fw.last_prompts],
+                "leds": {"keypad": fw.display.lit, "pairing_digit": fw.pairing_mode},
+                "alarms": [a.value for a in fw.alarms],
+                "motor": fw.motor.value,
+            },
         )
         return state

@@ -43,16 +43,26 @@ class Gateway:
             placement = self.memory.placements.get(config.lock_serial, config.placement)
             radio = RadioLink(placement, seed=config.radio_seed)
             self.locks[config.lock_serial] = LockRelay(
-                config.lock_serial, config.lock_code, config.lock_model, radio,
-                config.data_dir / f"lock-{config.lock_serial}", clock)
+                config.lock_serial,
+                config.lock_code,
+                config.lock_model,
+                radio,
+                config.data_dir / f"lock-{config.lock_serial}",
+                clock,
+            )
         self._first_boot(config)
         self.panel = GatewayPanel(self.memory.network, config.boot_seconds)
         self.outbox = Outbox(config.data_dir / "outbox.sqlite")
         tls = ssl.create_default_context(cafile=str(config.mqtt_ca)) if config.mqtt_ca else None
-        self.client = DeviceClient(serial=config.serial, password=device_password(config.code),
-                                   host=config.mqtt_host, port=config.mqtt_port, handler=self._handle,
-                                   relayed_serials=[s for s in self.memory.paired if s in self.locks],
-                                   tls_context=tls)
+        self.client = DeviceClient(
+            serial=config.serial,
+            password=device_password(config.code),
+            host=config.mqtt_host,
+            port=config.mqtt_port,
+            handler=self._handle,
+            relayed_serials=[s for s in self.memory.paired if s in self.locks],
+            tls_context=tls,
+        )
         self.client.on_connect(self._wake_sender)
         self._outbox_ready = asyncio.Event()
         self._client_task: asyncio.Task[None] | None = None
@@ -127,7 +137,7 @@ class Gateway:
     async def _step(self) -> None:
         now = self.clock()
         self.panel.tick(now)
-        for prompt in self.panel.prompts[self._prompts_seen:]:
+        for prompt in self.panel.prompts[self._prompts_seen :]:
             self.raise_event("NetworkReset", {"prompt": prompt.value})  # G3, delivered once back online
         self._prompts_seen = len(self.panel.prompts)
         if self.panel.network != self.memory.network:
@@ -174,8 +184,12 @@ class Gateway:
             try:
                 self.outbox.append(received[0])
             except sqlite3.Error as exc:  # e.g. disk full: keep the events, try again next tick
-                log.error("gateway %s: outbox cannot store events (%s); %d waiting", self.config.serial,
-                          exc, len(received))
+                log.error(
+                    "gateway %s: outbox cannot store events (%s); %d waiting",
+                    self.config.serial,
+                    exc,
+                    len(received),
+                )
                 return
             received.popleft()
             self._outbox_ready.set()
@@ -213,8 +227,12 @@ class Gateway:
         acked: list[int] = []
         for (seq, _), result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
-                log.info("gateway %s: outbox paused (%s); %d pending", self.config.serial, result,
-                         len(self.outbox) - len(acked))
+                log.info(
+                    "gateway %s: outbox paused (%s); %d pending",
+                    self.config.serial,
+                    result,
+                    len(self.outbox) - len(acked),
+                )
                 break
             acked.append(seq)
         self.outbox.remove_many(acked)
@@ -232,8 +250,10 @@ class Gateway:
             "serial": self.config.serial,
             "model": self.config.model,
             "phase": self.panel.phase.value,
-            "panel": {"led": self.panel.led.value,
-                      "prompt": self.panel.prompts[-1].value if self.panel.prompts else None},
+            "panel": {
+                "led": self.panel.led.value,
+                "prompt": self.panel.prompts[-1].value if self.panel.prompts else None,
+            },
             "network": self.panel.network.model_dump(),
             "paired_locks": list(self.memory.paired),
             "locks_in_range": [{"serial": s, "pairing": r.in_pairing_mode()} for s, r in self.locks.items()],

@@ -136,17 +136,35 @@ class DeviceClient:
             except aiomqtt.MqttError as exc:
                 if self._session_started:  # a working connection was lost: retry soon
                     delay = self._reconnect[0]
-                log.warning("%s: broker %s:%s unreachable or lost (%s); retrying in %.1f s",
-                            self.serial, self.host, self.port, exc, delay)
+                log.warning(
+                    "%s: broker %s:%s unreachable or lost (%s); retrying in %.1f s",
+                    self.serial,
+                    self.host,
+                    self.port,
+                    exc,
+                    delay,
+                )
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self._reconnect[1])
 
     async def _session(self) -> None:
-        will = aiomqtt.Will(topic(self.serial, Channel.AVAILABILITY),
-                            encode(Availability(status="offline")), qos=1, retain=True)
-        async with aiomqtt.Client(self.host, self.port, username=self.serial, password=self._password,
-                                  identifier=f"vakt-{self.serial}", will=will, keepalive=self._keepalive,
-                                  timeout=10, tls_context=self._tls) as client:
+        will = aiomqtt.Will(
+            topic(self.serial, Channel.AVAILABILITY),
+            encode(Availability(status="offline")),
+            qos=1,
+            retain=True,
+        )
+        async with aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.serial,
+            password=self._password,
+            identifier=f"vakt-{self.serial}",
+            will=will,
+            keepalive=self._keepalive,
+            timeout=10,
+            tls_context=self._tls,
+        ) as client:
             # subscribe everything before saying "online", so no command sent after it is missed
             denied = await self._subscribe(client, list(self._serials))
             for serial in list(self._serials):
@@ -166,7 +184,8 @@ class DeviceClient:
             try:
                 async for message in client.messages:
                     dispatch = asyncio.ensure_future(
-                        self._dispatch(message.topic.value, bytes(message.payload or b"")))
+                        self._dispatch(message.topic.value, bytes(message.payload or b""))
+                    )
                     await asyncio.shield(dispatch)
             except asyncio.CancelledError:
                 if dispatch is not None and not dispatch.done():
@@ -188,8 +207,11 @@ class DeviceClient:
         codes = [code if isinstance(code, int) else int(code.value) for code in granted or ()]
         denied = [serial for serial, code in zip(serials, codes, strict=False) if code >= 0x80]
         for serial in denied:
-            log.warning("%s: the broker refused commands for %s (not registered yet?); will retry",
-                        self.serial, serial)
+            log.warning(
+                "%s: the broker refused commands for %s (not registered yet?); will retry",
+                self.serial,
+                serial,
+            )
         return denied
 
     def _start_retry(self, client: aiomqtt.Client) -> None:
@@ -218,8 +240,9 @@ class DeviceClient:
             self._denied.add(serial)
             self._start_retry(client)
             return
-        await client.publish(topic(serial, Channel.AVAILABILITY), encode(Availability(status="online")),
-                             qos=1, retain=True)
+        await client.publish(
+            topic(serial, Channel.AVAILABILITY), encode(Availability(status="online")), qos=1, retain=True
+        )
         if serial in self._states:
             await client.publish(topic(serial, Channel.STATE), self._states[serial], qos=1, retain=True)
 
@@ -228,8 +251,13 @@ class DeviceClient:
         self.connected.clear()
         with contextlib.suppress(aiomqtt.MqttError):
             for serial in self._serials:
-                await client.publish(topic(serial, Channel.AVAILABILITY),
-                                     encode(Availability(status="offline")), qos=1, retain=True, timeout=2)
+                await client.publish(
+                    topic(serial, Channel.AVAILABILITY),
+                    encode(Availability(status="offline")),
+                    qos=1,
+                    retain=True,
+                    timeout=2,
+                )
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self.connected.wait(), timeout)
@@ -254,7 +282,8 @@ class DeviceClient:
         """Publish at QoS 1; returns once the broker acknowledged it, else raises DeviceOffline."""
         client, lost = self._require_client(), self._lost
         publish = asyncio.ensure_future(
-            client.publish(topic(event.source, Channel.EVENT), encode(event), qos=1, timeout=timeout))
+            client.publish(topic(event.source, Channel.EVENT), encode(event), qos=1, timeout=timeout)
+        )
         gone = asyncio.ensure_future(lost.wait())  # a dropped connection never PUBACKs: stop waiting
         try:
             await asyncio.wait({publish, gone}, return_when=asyncio.FIRST_COMPLETED)

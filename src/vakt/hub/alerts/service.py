@@ -247,8 +247,11 @@ class AlertsService:
         now = asyncio.get_running_loop().time()
         last = self._last_alert.get(device_id)
         if last is not None and now - last < self.settings.alert_cooldown_s:
-            log.info("camera %d: person event recorded; no alert (%.0f s since the last one)",
-                     device_id, now - last)
+            log.info(
+                "camera %d: person event recorded; no alert (%.0f s since the last one)",
+                device_id,
+                now - last,
+            )
             return False
         self._last_alert[device_id] = now
         return True
