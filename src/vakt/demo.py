@@ -32,6 +32,7 @@ from rich.table import Table
 
 from vakt.broker.accounts import BrokerAccounts
 from vakt.broker.embedded import EmbeddedBroker, free_port
+from vakt.files import private_files
 from vakt.hub.app import create_app
 from vakt.hub.server import serve
 from vakt.hub.settings import HubSettings
@@ -150,7 +151,7 @@ async def account_component(ctx: DemoContext) -> AsyncIterator[None]:
     async with ctx.api() as api:
         body = {"email": "demo@vakt.local", "username": DEMO_USER, "password": identity.password}
         created = await api.post("/api/auth/register", json=body)
-        if created.status_code not in (201, 409):
+        if created.status_code not in (201, 403, 409):  # 403: registration closed, the account exists
             raise RuntimeError(f"could not create the demo account: {created.text}")
         login = await api.post("/api/auth/login", json={"login": DEMO_USER, "password": identity.password})
         if login.status_code != 200:
@@ -303,6 +304,7 @@ def demo_command(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log what every part does"),
 ) -> None:
     """Run the whole home on embedded defaults: broker, hub, web app, gateway, lock and camera emulators."""
+    private_files()
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("amqtt", "transitions", "uvicorn.access"):

@@ -80,6 +80,7 @@ async def run(data: Path, video: Path | None, port: int, cache: Path | None, mod
         data_dir=data / "hub",
         mqtt_port=broker.port,
         mqtt_password=SecretStr(hub_password),
+        open_registration=True,  # the tests register alice, bob and carol without invites
         **({"models_dir": models} if models else {}),
     )
     app = create_app(settings, broker_accounts=accounts)

@@ -123,7 +123,8 @@ def hub_settings(
         broker_accounts_file=mosquitto.accounts_file,
         mosquitto_dir=mosquitto.directory,
         mosquitto_pid_file=mosquitto.pid_file,
-        **({"argon2_time_cost": 1, "argon2_memory_kib": 1024} | extra),  # quick hashes; same algorithm
+        # quick hashes (same algorithm); many tests register several accounts without invites
+        **({"argon2_time_cost": 1, "argon2_memory_kib": 1024, "open_registration": True} | extra),
     )
 
 

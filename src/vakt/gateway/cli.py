@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from vakt.files import private_files
 from vakt.gateway.config import GatewayConfig
 from vakt.gateway.radio import Placement
 from vakt.protocol.qr import DeviceLabel
@@ -33,6 +34,7 @@ def gateway_command(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
 ) -> None:
     """Run the gateway emulator (G1-G7) until interrupted."""
+    private_files()
     from vakt.gateway.service import run_forever
 
     logging.basicConfig(

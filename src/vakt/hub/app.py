@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -10,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from vakt import __version__
 from vakt.broker.accounts import BrokerAccounts
+from vakt.files import private_folder
 from vakt.hub import maintenance, migrate
 from vakt.hub.alerts import service as alerts_service
 from vakt.hub.auth import configure_hashing
@@ -18,7 +20,7 @@ from vakt.hub.bus import EventBus
 from vakt.hub.db import make_engine, make_sessionmaker
 from vakt.hub.errors import install_error_handlers
 from vakt.hub.mqtt import HubMqtt
-from vakt.hub.ratelimit import FailureLimiter
+from vakt.hub.ratelimit import AttemptThrottle
 from vakt.hub.routers import (
     auth,
     cameras,
@@ -37,6 +39,7 @@ from vakt.hub.routers import (
 )
 from vakt.hub.secretbox import SecretBox
 from vakt.hub.settings import HubSettings
+from vakt.hub.webguard import WebGuard
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ SERVICES: list[Service] = [
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: HubSettings = app.state.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     engine = make_engine(settings.database_url)
     await migrate.upgrade(engine)
     app.state.engine = engine
@@ -125,16 +128,9 @@ def create_app(
     app.state.settings = settings or HubSettings()
     app.state.broker_accounts = broker_accounts
     app.state.services = list(SERVICES if services is None else services)
-    app.state.login_limiter = FailureLimiter(
-        app.state.settings.login_max_failures, app.state.settings.login_window_s
-    )
-    # Per client address a few accounts may be tried, so the address gets a larger allowance.
-    app.state.address_limiter = FailureLimiter(
-        4 * app.state.settings.login_max_failures, app.state.settings.login_window_s
-    )
-    app.state.pin_limiter = FailureLimiter(
-        app.state.settings.pin_max_failures, app.state.settings.pin_window_s
-    )
+    app.state.attempt_throttle = AttemptThrottle()
+    app.state.registration_lock = asyncio.Lock()
+    app.add_middleware(WebGuard, settings=app.state.settings)
     configure_hashing(app.state.settings.argon2_time_cost, app.state.settings.argon2_memory_kib)
     install_error_handlers(app)
     for router in ROUTERS:

@@ -25,10 +25,26 @@ _hasher = PasswordHasher()
 _SEEN_RESOLUTION = timedelta(seconds=60)
 
 
+_dummy_hash: str | None = None
+
+
 def configure_hashing(time_cost: int, memory_kib: int) -> None:
     """Set the argon2id cost of new hashes (existing hashes carry their own parameters)."""
-    global _hasher
+    global _hasher, _dummy_hash
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _dummy_hash = None
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check ``user``'s password; for no user, verify against a dummy hash of the same cost so an unknown
+    name takes as long as a known one (no enumeration by timing)."""
+    global _dummy_hash
+    if user is not None:
+        return verify_secret(user.password_hash, password)
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+    verify_secret(_dummy_hash, password)
+    return False
 
 
 def hash_secret(secret: str) -> str:

@@ -8,9 +8,10 @@ import signal
 from pathlib import Path
 
 import typer
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
+from vakt.files import private_files
 from vakt.hub.app import create_app
 from vakt.hub.server import serve
 from vakt.hub.settings import HubSettings
@@ -26,9 +27,16 @@ def hub_command(
     mqtt_password: str | None = typer.Option(
         None, envvar="VAKT_MQTT_PASSWORD", help="the hub's broker password"
     ),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", envvar="VAKT_TLS_CERT", help="PEM certificate: serve HTTPS (with --tls-key)"
+    ),
+    tls_key: Path | None = typer.Option(
+        None, "--tls-key", envvar="VAKT_TLS_KEY", help="PEM private key of --tls-cert"
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
 ) -> None:
     """Run the hub (API, web app, device ingest) until Ctrl-C."""
+    private_files()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -38,12 +46,20 @@ def hub_command(
         ("database_url", database_url),
         ("mqtt_host", mqtt_host),
         ("mqtt_port", mqtt_port),
+        ("tls_cert", tls_cert),
+        ("tls_key", tls_key),
     ):
         if value is not None:
             overrides[key] = value
     if mqtt_password is not None:
         overrides["mqtt_password"] = SecretStr(mqtt_password)
-    settings = HubSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = HubSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc).splitlines()[-1] if exc.errors() else str(exc)) from None
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"no such file: {path}")
     asyncio.run(_run(settings, host, port))
 
 
@@ -54,8 +70,9 @@ async def _run(settings: HubSettings, host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     console = Console()
     async with serve(create_app(settings), host, port, log_level="info"):
+        scheme = "https" if settings.tls else "http"
         console.print(
-            f"[bold green]vakt hub[/] on http://{host}:{port}  (broker {settings.mqtt_host}:"
+            f"[bold green]vakt hub[/] on {scheme}://{host}:{port}  (broker {settings.mqtt_host}:"
             f"{settings.mqtt_port}, data {settings.data_dir})"
         )
         await stop.wait()

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Generator
 import uvicorn
 from fastapi import FastAPI
 
+from vakt.hub.settings import HubSettings
+
 _TOKEN = re.compile(r"(token=)[^&\s\"']+")
 
 
@@ -42,9 +44,21 @@ class _QuietServer(uvicorn.Server):
 async def serve(
     app: FastAPI, host: str, port: int, log_level: str = "warning"
 ) -> AsyncIterator[uvicorn.Server]:
-    """Run ``app`` on host:port until the block ends; raises if it cannot start (port taken ...)."""
+    """Run ``app`` on host:port until the block ends; raises if it cannot start (port taken ...). HTTPS
+    when the app's settings name a TLS certificate and key."""
     redact_tokens_in_logs()
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on"))
+    settings: HubSettings = app.state.settings
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    server = _QuietServer(config)
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")
     try:
         while not server.started:

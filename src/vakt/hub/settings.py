@@ -55,11 +55,47 @@ class HubSettings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=256, description="argon2id memory for new hashes")
     event_retention_days: int = Field(default=365, ge=1, description="device events older than this go")
     session_ttl_s: int = Field(default=14 * 24 * 3600, ge=60, description="sign-in session lifetime")
-    cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
-    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins before 429")
-    login_window_s: float = Field(default=300.0, gt=0, description="window for counting failed sign-ins")
-    pin_max_failures: int = Field(default=5, ge=1, description="wrong remote-unlock PINs before 429")
-    pin_window_s: float = Field(default=300.0, gt=0)
+    cookie_secure: bool = Field(
+        default=False,
+        description="send the session cookie over HTTPS only; on by itself with TLS or behind a proxy "
+        "that says X-Forwarded-Proto: https",
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate: serve HTTPS (with tls_key)")
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies trusted for X-Forwarded-For/-Proto (comma-separated addresses, '*' for any)",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="web origins (scheme://host[:port]) allowed to change state and open WebSockets, "
+        "besides the hub's own (the Host it is reached at)",
+    )
+    open_registration: bool = Field(
+        default=False,
+        description="anyone may create an account; off: only the first account, then by the owner's invite",
+    )
+    invite_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600, description="invite lifetime")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body accepted (413 beyond)"
+    )
+    max_cameras_per_account: int = Field(
+        default=32, ge=0, le=10_000, description="cameras one account may add"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins per account (and 4x per address) before delays start"
+    )
+    login_window_s: float = Field(
+        default=3600.0, gt=0, description="failed sign-ins older than this are forgotten"
+    )
+    login_max_delay_s: float = Field(
+        default=60.0, gt=0, le=3600, description="longest wait between sign-in attempts (no hard lock)"
+    )
+    pin_max_failures: int = Field(default=5, ge=1, description="wrong remote-unlock PINs before delays start")
+    pin_window_s: float = Field(default=3600.0, gt=0, description="wrong PINs older than this are forgotten")
+    pin_max_delay_s: float = Field(
+        default=900.0, gt=0, le=24 * 3600, description="longest wait between remote-unlock PIN attempts"
+    )
     command_timeout_s: float = Field(default=5.0, gt=0, le=60, description="wait for a device's ack")
     alert_cooldown_s: float = Field(
         default=60.0,
@@ -77,4 +113,10 @@ class HubSettings(BaseSettings):
             self.media_dir = self.data_dir / "media"
         if "models_dir" not in self.model_fields_set:
             self.models_dir = self.data_dir / "models"
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both tls_cert and tls_key")
         return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None

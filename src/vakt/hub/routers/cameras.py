@@ -25,6 +25,7 @@ from vakt.hub.models.cameras import Camera, Definition, RecordingMode
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access
+from vakt.hub.quotas import ensure_camera_room
 from vakt.hub.settings import HubSettings
 from vakt.media.clips import NoFootage, decode_fragment_jpeg
 from vakt.media.settings import MediaSettings
@@ -170,9 +171,10 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CameraOut)
 async def add_camera(
-    body: CameraCreate, user: CurrentUser, session: DbSession, supervisor: Supervisor
+    body: CameraCreate, request: Request, user: CurrentUser, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
     """V4: any RTSP/H.264 camera by URL; the credentials in the URL are stored encrypted."""
+    await ensure_camera_room(session, request.app.state.settings, user.id)
     main_url, username, password = split_credentials(body.url)
     sub_url = split_credentials(body.sub_url)[0] if body.sub_url else None
     device = Device(

@@ -15,6 +15,7 @@ from vakt.hub.devices import DeviceOut, device_out, kind_from_model
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access, visible_devices
+from vakt.hub.quotas import ensure_camera_room
 from vakt.protocol import DeviceKind, QrError, parse_qr
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
@@ -72,6 +73,8 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
             )
     elif body.gateway_id is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "gateway_id: only a lock has a gateway")
+    if kind is DeviceKind.CAMERA:
+        await ensure_camera_room(session, request.app.state.settings, user.id)
     box = request.app.state.broker_sync.box
     device = Device(
         serial=label.serial,

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from vakt.hub.auth import verify_secret
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.devices import summarize_state
 from vakt.hub.locks import LOG_TYPES, REMOTE_COMMAND, Operation, operation_log, reconcile
@@ -25,7 +24,7 @@ from vakt.hub.models.devices import Device, DeviceEvent
 from vakt.hub.models.locks import CredentialKind, LockCredential, SyncState
 from vakt.hub.mqtt import CommandError, HubMqtt
 from vakt.hub.permissions import DeviceAccess, Permission, device_access
-from vakt.hub.ratelimit import FailureLimiter
+from vakt.hub.ratelimit import check_unlock_pin
 from vakt.protocol import Ack, Event, seal
 
 log = logging.getLogger(__name__)
@@ -363,22 +362,7 @@ async def _record_remote(session: DbSession, access: DeviceAccess, command: str)
 @router.post("/{device_id}/unlock", response_model=CommandOut)
 async def unlock(body: UnlockIn, access: UnlockAccess, request: Request, session: DbSession) -> CommandOut:
     """Remote unlock behind the user's PIN challenge (A7); wrong PINs are rate-limited (429)."""
-    limiter: FailureLimiter = request.app.state.pin_limiter
-    key = f"pin:{access.user.id}"
-    if access.user.unlock_pin_hash is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "set a remote-unlock PIN first (PUT /api/auth/unlock-pin)"
-        )
-    if retry := limiter.retry_after(key):
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many wrong PINs; try again in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
-    if not verify_secret(access.user.unlock_pin_hash, body.pin):
-        limiter.fail(key)
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"wrong PIN ({limiter.remaining(key)} attempts left)")
-    limiter.reset(key)
+    await check_unlock_pin(request, session, access.user, access.device, body.pin)
     await _record_remote(session, access, "lock.unlock")
     ack = await _command(request, access.device, "lock.unlock", {})
     return CommandOut(ok=ack.ok, result=ack.result)
