@@ -1,4 +1,5 @@
-// Account: who is signed in, sessions (A1), remote-unlock PIN, browser push (A4), theme, sign out.
+// Account: who is signed in, sessions (A1), password, invites, account deletion, remote-unlock PIN,
+// browser push (A4), theme, sign out.
 import { api, currentUser, forgetUser } from "../api.js";
 import { h, icon, timeAgo } from "../dom.js";
 import { busy, field, input } from "../form.js";
@@ -61,6 +62,56 @@ export default async function accountScreen() {
     } catch (err) { toastError(err); }
   });
 
+  const signOutOthers = h("button", { class: "btn btn-sm", id: "sign-out-others" }, "Sign out all other sessions");
+  signOutOthers.onclick = () => busy(signOutOthers, async () => {
+    try {
+      const r = await api.post("/api/auth/sessions/sign-out-others");
+      toast(`${r.signed_out} other session(s) signed out.`, { kind: "ok" });
+      loadSessions();
+    } catch (err) { toastError(err); }
+  });
+
+  // A form of password fields whose submit calls send(values); cleared when it succeeds.
+  const secretForm = (id, fields, label, send, cls = "btn btn-primary") => {
+    const form = h("form", { id }, ...fields.map(([name, text, auto]) =>
+      field(text, input({ name, type: "password", required: true, autocomplete: auto }))),
+    h("button", { class: cls, type: "submit" }, label));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const values = Object.fromEntries(new FormData(form).entries());
+      try { await busy(form.querySelector("button"), () => send(values)); form.reset(); } catch (err) { toastError(err); }
+    });
+    return form;
+  };
+  const passwordForm = secretForm("password-form",
+    [["current_password", "Current password", "current-password"], ["new_password", "New password (at least 10 characters)", "new-password"]],
+    "Change password", async (v) => {
+      const r = await api.put("/api/auth/password", v);
+      toast(`Password changed; ${r.signed_out} other session(s) signed out.`, { kind: "ok" });
+      loadSessions();
+    });
+
+  const inviteOut = h("div", { class: "meta" });
+  const invite = h("button", { class: "btn btn-sm", id: "invite" }, "Invite someone");
+  invite.onclick = () => busy(invite, async () => {
+    try {
+      const r = await api.post("/api/auth/invites");
+      const link = input({ readonly: true, value: location.origin + r.url, "aria-label": "Invite link" });
+      inviteOut.replaceChildren(h("p", { class: "muted small" }, `Single use, valid until ${new Date(r.expires_at).toLocaleString()}:`), link);
+      link.select();
+    } catch (err) { toastError(err); }
+  });
+
+  const deleteForm = secretForm("delete-account-form", [["password", "Account password", "current-password"]],
+    "Delete account", async (v) => {
+      if (!confirm("Delete your account? Your devices are removed from the hub with their history; shares you were given end.")) return;
+      await api.del("/api/auth/me", v);
+      forgetUser();
+      disconnect();
+      navigate("/signin");
+      location.reload();
+    }, "btn btn-danger");
+
   const themeSel = h("div", { class: "segmented" }, [["auto", "Auto"], ["light", "Light"], ["dark", "Dark"]].map(([v, l]) =>
     h("button", { "aria-pressed": String((localStorage.getItem("theme") || "auto") === v), onclick: (ev) => {
       localStorage.setItem("theme", v);
@@ -85,8 +136,16 @@ export default async function accountScreen() {
         h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Preferences")),
           pushRow,
           h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Appearance")), themeSel)),
-        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Signed-in sessions")), sessions)),
-      h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Remote unlock PIN")),
-        h("p", { class: "muted small", style: { marginTop: 0 } }, "Asked before every unlock from the app."), pinForm)));
+        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Signed-in sessions")), sessions,
+          h("div", { class: "setting-row" }, signOutOthers))),
+      h("div", { class: "stack" },
+        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Remote unlock PIN")),
+          h("p", { class: "muted small", style: { marginTop: 0 } }, "Asked before every unlock from the app."), pinForm),
+        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Password")),
+          h("p", { class: "muted small", style: { marginTop: 0 } }, "Every other session is signed out."), passwordForm),
+        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Invite")),
+          h("p", { class: "muted small", style: { marginTop: 0 } }, "New accounts need an invite from the hub's owner."), invite, inviteOut),
+        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Delete account")),
+          h("p", { class: "muted small", style: { marginTop: 0 } }, "Your devices are removed from the hub with their history, free to be added again."), deleteForm))));
   return { el, title: "Account" };
 }

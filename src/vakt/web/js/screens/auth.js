@@ -30,7 +30,8 @@ export default function authScreen({ query }) {
     }
     try {
       await busy(submit, async () => {
-        if (registering) await api.post("/api/auth/register", values);
+        const invite = query.get("invite");  // an owner's invite link: /register?invite=...
+        if (registering) await api.post("/api/auth/register", invite ? { ...values, invite } : values);
         await api.post("/api/auth/login", { login: values.username, password: values.password });
       });
       forgetUser();
