@@ -12,9 +12,9 @@ from sqlalchemy import func, select, update
 
 from tests.hub.conftest import Hub, Mosquitto, hub_settings, label, running_hub
 from vakt.hub.db import utcnow
-from vakt.hub.routers import cameras
 from vakt.hub.models.devices import Device
 from vakt.hub.models.users import Invite, User
+from vakt.hub.routers import cameras
 
 PASSWORD = "correct horse battery"
 

@@ -12,18 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vakt.hub.alerts.notifier import Alert
-from vakt.hub.auth import verify_secret
 from vakt.hub.db import utcnow
-from vakt.hub.models.alerts import NotificationKind
-from vakt.hub.models.devices import Device
-from vakt.hub.models.users import AttemptCounter, AuthSession, User
-from vakt.hub.permissions import Permission
+from vakt.hub.models.users import AttemptCounter, AuthSession
 from vakt.hub.settings import HubSettings
 
 FIRST_DELAY_S = 5.0
@@ -122,8 +117,9 @@ def too_many(what: str, retry_after: int) -> HTTPException:
 @dataclass(frozen=True, slots=True)
 class PasswordAttempt:
     """The keys one password check is counted under: the account (whether named by username or e-mail),
-    the client address, and the pair. A place the account has signed in from before does not wait on the
-    account key, so a stranger hammering the account elsewhere cannot keep its owner out."""
+    the client address, and the pair. A place the account has signed in from before waits only on the
+    pair, so a stranger hammering the account elsewhere, or other accounts from the same address, cannot
+    keep its owner out."""
 
     wait_on: tuple[Limit, ...]
     count_on: tuple[Limit, ...]
@@ -150,7 +146,7 @@ async def password_attempt(
         is not None
     )
     count_on = (address_limit, account_limit, pair)
-    wait_on = (address_limit, pair) if known else count_on
+    wait_on = (pair,) if known else count_on
     return PasswordAttempt(wait_on, count_on, pair)
 
 
@@ -166,48 +162,3 @@ async def check_password(
     shared = [limit.key for limit in attempt.count_on if limit != attempt.pair]
     await throttle.give_back(session, shared, [attempt.pair.key])
     return True
-
-
-async def check_unlock_pin(
-    request: Request, session: AsyncSession, user: User, device: Device, pin: str
-) -> None:
-    """The remote-unlock PIN challenge (A7): 409 without a PIN, 429 while waiting, 403 when wrong. Wrong
-    PINs are counted per account in the database; every ``pin_max_failures`` in a row the device's owner
-    is notified."""
-    settings: HubSettings = request.app.state.settings
-    throttle: AttemptThrottle = request.app.state.attempt_throttle
-    if user.unlock_pin_hash is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "set a remote-unlock PIN first (PUT /api/auth/unlock-pin)"
-        )
-    limit = Limit(
-        f"pin:{user.id}", Backoff(settings.pin_max_failures, settings.pin_max_delay_s, settings.pin_window_s)
-    )
-    if wait := await throttle.wait_s(session, [limit]):
-        raise too_many("wrong PINs", wait)
-    failures = (await throttle.fail(session, [limit]))[limit.key]
-    if verify_secret(user.unlock_pin_hash, pin):
-        await throttle.give_back(session, [], [limit.key])
-        return
-    if failures % settings.pin_max_failures == 0:
-        await _notify_pin_failures(request, device, user, failures)
-    left = max(0, settings.pin_max_failures - failures)
-    hint = f"{left} attempts left" if left else f"wait {math.ceil(limit.backoff.delay_s(failures))} s"
-    raise HTTPException(status.HTTP_403_FORBIDDEN, f"wrong PIN ({hint})")
-
-
-async def _notify_pin_failures(request: Request, device: Device, user: User, failures: int) -> None:
-    alerts = getattr(request.app.state, "alerts", None)
-    if alerts is None:  # the alerts service is not running (API-only tests)
-        return
-    name = device.name or device.serial
-    await alerts.notifier.notify(
-        Alert(
-            device.id,
-            NotificationKind.LOCKOUT,
-            f"Wrong remote-unlock PINs: {name}",
-            f"{failures} wrong PINs in a row by {user.username}; further tries are slowed down",
-            permission=Permission.SETTINGS,
-            data={"reason": "remote_pin_failures", "user": user.username, "failures": failures},
-        )
-    )

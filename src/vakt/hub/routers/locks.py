@@ -24,7 +24,7 @@ from vakt.hub.models.devices import Device, DeviceEvent
 from vakt.hub.models.locks import CredentialKind, LockCredential, SyncState
 from vakt.hub.mqtt import CommandError, HubMqtt
 from vakt.hub.permissions import DeviceAccess, Permission, device_access
-from vakt.hub.ratelimit import check_unlock_pin
+from vakt.hub.unlock_pin import check_unlock_pin
 from vakt.protocol import Ack, Event, seal
 
 log = logging.getLogger(__name__)
