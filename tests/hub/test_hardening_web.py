@@ -92,7 +92,7 @@ async def test_a1_security_headers_on_pages_api_and_errors(web_hub: Hub) -> None
             assert r.headers["x-frame-options"] == "DENY"
             assert r.headers["x-content-type-options"] == "nosniff"
             assert r.headers["referrer-policy"] == "no-referrer"
-            assert "microphone=(self)" in r.headers["permissions-policy"]
+            assert "microphone=(self), camera=(self)" in r.headers["permissions-policy"]
             assert "strict-transport-security" not in r.headers  # plain HTTP: HSTS would mean nothing
         docs = await c.get("/docs")
         assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]  # Swagger UI still loads

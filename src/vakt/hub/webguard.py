@@ -33,7 +33,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"permissions-policy", b"microphone=(self), camera=(), geolocation=(), payment=(), usb=()"),
+    (b"permissions-policy", b"microphone=(self), camera=(self), geolocation=(), payment=(), usb=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 HSTS = (b"strict-transport-security", b"max-age=31536000")
