@@ -24,9 +24,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
 from vakt.broker.embedded import free_port
+from vakt.hub.app import ROUTERS
 
 EVIL = "http://evil.example"
 HOST = "127.0.0.1"
@@ -219,3 +221,30 @@ def test_a1_vakt_hub_serves_https_with_secure_cookies_and_private_files(tmp_path
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0, out
     assert f"https://127.0.0.1:{port}" in out
+
+
+async def test_a1_every_state_changing_route_and_every_websocket_checks_the_origin(web_hub: Hub) -> None:
+    """The check sits in front of the router, so a route added later cannot forget it."""
+
+    def concrete(path: str) -> str:
+        return "/".join("1" if part.startswith("{") else part for part in path.split("/"))
+
+    routes = [route for router in ROUTERS for route in router.routes]
+    changes = [
+        (method, concrete(r.path))
+        for r in routes
+        if isinstance(r, APIRoute)
+        for method in sorted(r.methods - {"GET", "HEAD", "OPTIONS"})
+    ]
+    sockets = [concrete(r.path) for r in routes if isinstance(r, APIWebSocketRoute)]
+    assert len(changes) > 30 and "/api/ws" in sockets
+    async with web_hub.client() as c:
+        for method, path in changes:
+            r = await c.request(method, path, json={}, headers={"Origin": EVIL})
+            assert r.status_code == 403 and "another web origin" in r.json()["detail"], (method, path)
+    for path in sockets:
+        url = web_hub.url.replace("http", "ws") + path
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(url, origin=websockets.Origin(EVIL)):
+                pass
+        assert refused.value.response.status_code == 403, path
