@@ -56,7 +56,7 @@ def hub_command(
     try:
         settings = HubSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise typer.BadParameter(str(exc).splitlines()[-1] if exc.errors() else str(exc)) from None
+        raise typer.BadParameter("; ".join(str(e["msg"]) for e in exc.errors())) from None
     for path in (settings.tls_cert, settings.tls_key):
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"no such file: {path}")
