@@ -131,6 +131,7 @@ class CameraSupervisor:
         self.counts = FootageCounts()
         self.storage_warning: str | None = None  # shown in every camera's status (GET /api/cameras/{id})
         self._disk_full_seen = False  # once ENOSPC was hit, retention keeps a headroom free
+        self.floor_bytes = 0  # the free space retention keeps, as of its last run
         self._retention_lock = asyncio.Lock()
         self.uploader: Uploader | None = None
         if settings.cloud is not None:
@@ -375,12 +376,23 @@ class CameraSupervisor:
         """A recorder hit ENOSPC: free a headroom now (even with a floor of 0) and resume recording."""
         self._disk_full_seen = True
         self.counts.disk_full += 1
+        before = self._disk().free
         freed = await self.run_retention()
-        if freed:
+        disk = self._disk()
+        log.warning(
+            "disk full (%d bytes were free): retention deleted %d segments; now %d of %d bytes free, "
+            "keeping at least %d free from now on",
+            before,
+            freed,
+            disk.free,
+            disk.total,
+            self.floor_bytes,
+        )
+        if disk.free >= self.floor_bytes:
             for pipe in self.pipelines.values():
                 pipe.recorder.resume()
         else:
-            log.error("disk full and retention found nothing to delete: recording stays paused")
+            log.error("disk full and no footage left to delete: recording waits for free space")
 
     async def run_retention(self) -> int:
         """Apply per-camera age/size limits and the free-space floor (C12.1, C4.3); returns files deleted."""
@@ -418,7 +430,9 @@ class CameraSupervisor:
             ]
             policy = self._policy(limits)
             self._update_floor_warning(policy)
-            deletions = policy.select(segments, utcnow(), self._disk())
+            disk = self._disk()
+            self.floor_bytes = policy.floor(disk, segments).bytes
+            deletions = policy.select(segments, utcnow(), disk)
             if not deletions:
                 return 0
             ids = [d.segment.id for d in deletions]

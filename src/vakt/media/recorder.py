@@ -30,6 +30,7 @@ FMP4_OPTIONS = {
     "frag_duration": "1000000",
     "avoid_negative_ts": "disabled",
     "use_editlist": "0",
+    "flush_packets": "1",  # each fragment reaches the file when it is complete, not 32 KiB later
 }
 
 
