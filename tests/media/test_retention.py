@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -145,7 +146,7 @@ def test_disk_floor_counts_what_age_already_frees() -> None:
     assert [(d.segment.id, d.reason) for d in deletions] == [(1, Reason.MAX_AGE)]
 
 
-def footage(count: int, events: set[int] = frozenset()) -> list[RetainedSegment]:  # type: ignore[assignment]
+def footage(count: int, events: Collection[int] = ()) -> list[RetainedSegment]:
     """`count` 1 MB segments of one camera, oldest first (id 1 is the oldest)."""
     return [seg(i, 1, count + 1 - i, event=i in events) for i in range(1, count + 1)]
 
