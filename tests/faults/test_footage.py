@@ -44,7 +44,7 @@ from vakt.hub.routers import cameras
 from vakt.media.fmp4 import scan_file
 from vakt.media.segments import PART_SUFFIX, SegmentInfo, camera_dir, segment_path
 
-pytestmark = [needs_assets, pytest.mark.slow]
+pytestmark = [needs_assets, pytest.mark.slow, pytest.mark.mosquitto]
 
 
 def decoded_bytes(data: bytes) -> int:
