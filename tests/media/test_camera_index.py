@@ -57,6 +57,18 @@ async def test_index_gaps_events_and_flags(any_db_url: str) -> None:
                 (now + timedelta(seconds=30), now + timedelta(seconds=40))
             ]
 
+            # issue 10: a segment found damaged at start-up is a gap, never a recording to serve
+            second = rows[1]
+            await camera_index.mark_damaged(s, {second.id: "the file is missing"})
+            good = await camera_index.segments_between(s, device.id, now, now + timedelta(minutes=1))
+            assert [r.id for r in good] == [rows[0].id, rows[2].id]
+            gaps = await camera_index.gaps_between(s, device.id, now, now + timedelta(minutes=1))
+            assert (gaps[0].start, gaps[0].reason) == (
+                now + timedelta(seconds=10),
+                "footage damaged: the file is missing",
+            )
+            assert second.id not in {i for i, *_ in await camera_index.unchecked_segments(s)}
+
             events = await camera_index.timeline_events(s, device.id, now, now + timedelta(minutes=1))
             assert [(e.kind, e.start) for e in events] == [("person", now + timedelta(seconds=12))]
             assert (

@@ -59,3 +59,15 @@ def test_timeline_from_share_start_hides_earlier_footage() -> None:
     timeline = build_timeline(date(2026, 11, 22), STOCKHOLM, segments, [], not_before=share_start)
     assert timeline.recordings == [Span(base + timedelta(hours=1), base + timedelta(hours=2))]
     assert timeline.start == base + timedelta(hours=1)
+
+
+def test_a_damaged_segment_between_recordings_is_not_bridged() -> None:
+    """Issue 10: 1 s segments, the middle one damaged (a gap): two recordings, not one across it."""
+    t = utc(2026, 12, 2, 12, 0)
+    spans = [Span(t, t + timedelta(seconds=1)), Span(t + timedelta(seconds=2), t + timedelta(seconds=3))]
+    damaged = Gap(t + timedelta(seconds=1), t + timedelta(seconds=2), "footage damaged: the file is missing")
+    timeline = build_timeline(date(2026, 12, 2), ZoneInfo("UTC"), spans, [damaged])
+    assert [(s.start, s.end) for s in timeline.recordings] == [(s.start, s.end) for s in spans]
+    assert build_timeline(date(2026, 12, 2), ZoneInfo("UTC"), spans, []).recordings == [
+        Span(t, t + timedelta(seconds=3))
+    ], "without the gap, back-to-back segments join"

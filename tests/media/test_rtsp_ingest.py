@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -19,6 +21,7 @@ from tests.media.helpers import PEOPLE, needs_assets, video_packets
 from vakt.broker.embedded import free_port
 from vakt.media.pipeline import CameraPipeline, PipelineConfig
 from vakt.media.segments import SegmentInfo
+from vakt.media.session import MediaPacket, StreamSet
 
 pytestmark = [needs_assets, pytest.mark.slow]
 
@@ -128,6 +131,48 @@ async def test_timestamps_continuous_over_rtsp(camera_cache: Path, tmp_path: Pat
         assert min(p[0] for p in video_packets(after.path)) == last
     assert pipe.live.codec is not None and re.fullmatch(r"avc1\.[0-9A-F]{6}", pipe.live.codec)
     assert chunks[0][4:8] == b"ftyp" and all(c[4:8] == b"moof" for c in chunks[1:])
+
+
+class ArrivalClock:
+    """A sink that notes when the last packet arrived (the test's own clock, beside the recorder)."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+
+    def open_session(self, streams: StreamSet) -> None:
+        pass
+
+    def write(self, packet: MediaPacket) -> None:
+        self.last = datetime.now(UTC)
+
+    def close_session(self) -> None:
+        pass
+
+
+async def test_frozen_camera_gap_starts_at_the_last_packet(camera_cache: Path, tmp_path: Path) -> None:
+    """Issue 10: a camera that stops sending with its connection open (SIGSTOP: frozen) is noticed
+    `read_timeout` later, but its gap starts at the last packet received, within one frame (10 fps)."""
+    async with camera(camera_cache) as cam:
+        assert cam.process is not None
+        rec = Recording()
+        clock = ArrivalClock()
+        pipe = pipeline(cam.url, tmp_path, rec)
+        pipe.ingest.sinks.append(clock)
+        await pipe.start()
+        try:
+            await wait_until(lambda: len(rec.segments) >= 1)
+            os.kill(cam.process.pid, signal.SIGSTOP)
+            await wait_until(lambda: any(s[0] == "lost" for s in rec.status))
+            noticed = datetime.now(UTC)
+        finally:
+            os.kill(cam.process.pid, signal.SIGCONT)
+            await pipe.stop()
+    lost_at = next(s[1] for s in rec.status if s[0] == "lost")
+    assert clock.last is not None
+    assert abs(lost_at - clock.last) <= timedelta(seconds=0.1), (lost_at, clock.last)
+    assert noticed - lost_at >= timedelta(seconds=pipe.config.read_timeout * 0.8), "noticed later"
+    last = max(rec.segments, key=lambda s: s.end)
+    assert abs(last.end - lost_at) < timedelta(seconds=1), "the recording ends where the gap starts"
 
 
 @pytest.fixture

@@ -54,11 +54,23 @@ async def add_segment(session: AsyncSession, info: SegmentInfo) -> Segment:
 
 
 async def segments_between(
-    session: AsyncSession, device_id: int, start: datetime, end: datetime, limit: int | None = None
+    session: AsyncSession,
+    device_id: int,
+    start: datetime,
+    end: datetime,
+    limit: int | None = None,
+    *,
+    damaged: bool = False,
 ) -> list[Segment]:
+    """Good segments overlapping [start, end) by start; `damaged=True`: the damaged ones instead."""
     query = (
         select(Segment)
-        .where(Segment.device_id == device_id, Segment.end > start, Segment.start < end)
+        .where(
+            Segment.device_id == device_id,
+            Segment.end > start,
+            Segment.start < end,
+            Segment.damage.is_not(None) if damaged else Segment.damage.is_(None),
+        )
         .order_by(Segment.start)
     )
     if limit is not None:
@@ -91,6 +103,7 @@ async def _open_gap(session: AsyncSession, device_id: int) -> StreamGap | None:
 
 
 async def gaps_between(session: AsyncSession, device_id: int, start: datetime, end: datetime) -> list[Gap]:
+    """Where the stream was lost, and where recorded footage was found damaged (by start)."""
     rows = await session.scalars(
         select(StreamGap)
         .where(
@@ -100,7 +113,38 @@ async def gaps_between(session: AsyncSession, device_id: int, start: datetime, e
         )
         .order_by(StreamGap.start)
     )
-    return [Gap(r.start, r.end, r.reason) for r in rows]
+    gaps = [Gap(r.start, r.end, r.reason) for r in rows]
+    damaged = await segments_between(session, device_id, start, end, damaged=True)
+    gaps += [Gap(d.start, d.end, f"footage damaged: {d.damage}") for d in damaged]
+    return sorted(gaps, key=lambda g: g.start)
+
+
+def damage_now(row: Segment) -> str | None:
+    """Why a segment must not be served: marked at start-up, or gone/resized since (a stat, cheap)."""
+    if row.damage is not None:
+        return row.damage
+    try:
+        actual = Path(row.path).stat().st_size
+    except OSError:
+        return "the file is missing"
+    return None if actual == row.size else f"the file has {actual} bytes, {row.size} were indexed"
+
+
+async def mark_damaged(session: AsyncSession, damage: dict[int, str]) -> None:
+    """Record the start-up check's findings: segment id -> why it is damaged."""
+    for segment_id, reason in damage.items():
+        await session.execute(update(Segment).where(Segment.id == segment_id).values(damage=reason[:300]))
+    await session.commit()
+
+
+async def unchecked_segments(session: AsyncSession) -> list[tuple[int, str, int, int]]:
+    """(id, path, size, init size) of every segment not yet found damaged, newest first."""
+    rows = await session.execute(
+        select(Segment.id, Segment.path, Segment.size, Segment.init_size)
+        .where(Segment.damage.is_(None))
+        .order_by(Segment.start.desc())
+    )
+    return [(r.id, r.path, r.size, r.init_size) for r in rows]
 
 
 async def mark_segments(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,10 +25,11 @@ from vakt.hub.models.devices import Device
 from vakt.hub.secretbox import SecretBox
 from vakt.media.cloud import Uploader, UploadJob, UploadQueue, create_store
 from vakt.media.ingest import Backoff, Ingest
+from vakt.media.integrity import check_segment
 from vakt.media.live import LiveChunk, LiveMuxer, LiveStream
 from vakt.media.pipeline import CameraPipeline, PipelineConfig
 from vakt.media.recovery import recover_orphans
-from vakt.media.retention import RetainedSegment, RetentionLimits, RetentionPolicy
+from vakt.media.retention import Disk, RetainedSegment, RetentionLimits, RetentionPolicy
 from vakt.media.segments import SegmentInfo, camera_dir
 from vakt.media.settings import MediaSettings
 
@@ -55,6 +57,26 @@ def split_credentials(url: str) -> tuple[str, str, str]:
     host = parts.netloc.rsplit("@", 1)[-1]
     clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
     return clean, parts.username or "", parts.password or ""
+
+
+@dataclass
+class FootageCheck:
+    """What the start-up check of the media folder found (also in the log)."""
+
+    adopted: int = 0  # files without an index row, whole enough to index
+    checked: int = 0  # indexed segments checked
+    damaged: int = 0  # ... found missing, resized or unreadable: marked, shown as gaps
+    seconds: float = 0.0
+    done: bool = False
+
+
+@dataclass
+class FootageCounts:
+    """Segments indexed and deleted by retention since start (fault tests compare them with the disk)."""
+
+    indexed: int = 0
+    deleted: int = 0
+    disk_full: int = 0
 
 
 @dataclass
@@ -105,6 +127,12 @@ class CameraSupervisor:
         self._wanted: dict[int, _Wanted] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self.check = FootageCheck()
+        self.counts = FootageCounts()
+        self.storage_warning: str | None = None  # shown in every camera's status (GET /api/cameras/{id})
+        self._disk_full_seen = False  # once ENOSPC was hit, retention keeps a headroom free
+        self.floor_bytes = 0  # the free space retention keeps, as of its last run
+        self._retention_lock = asyncio.Lock()
         self.uploader: Uploader | None = None
         if settings.cloud is not None:
             queue = UploadQueue(media_dir / ".upload-queue")
@@ -114,7 +142,10 @@ class CameraSupervisor:
     async def start(self) -> None:
         self.media_dir.mkdir(parents=True, exist_ok=True)
         await self.recover()
+        self._update_floor_warning(self._policy({}))
         await self.reconcile()
+        # the check of indexed footage reads every file: in the background, recording already runs
+        self._tasks.append(asyncio.create_task(self._check_in_background()))
         self._tasks.append(
             asyncio.create_task(self._every(self.settings.reconcile_interval_s, self.reconcile))
         )
@@ -154,6 +185,44 @@ class CameraSupervisor:
                 found = await asyncio.to_thread(recover_orphans, self.media_dir, device_id, known)
                 for info in found:
                     await camera_index.add_segment(session, info)
+                self.check.adopted += len(found)
+        if self.check.adopted:
+            log.warning("footage check: %d segment files without an index row adopted", self.check.adopted)
+
+    async def check_footage(self) -> FootageCheck:
+        """Every indexed segment, newest first: exists, has its indexed size, parses and decodes a frame.
+
+        A damaged or missing one is marked (`damage`) and shown as a gap; playback and export skip it."""
+        began = time.monotonic()
+        async with self.sessionmaker() as session:
+            rows = await camera_index.unchecked_segments(session)
+        batch = 200  # mark as we go: a long check still protects the footage it has already read
+        for first in range(0, len(rows), batch):
+            chunk = rows[first : first + batch]
+            found = await asyncio.to_thread(_check_all, chunk)
+            self.check.checked += len(chunk)
+            if found:
+                self.check.damaged += len(found)
+                async with self.sessionmaker() as session:
+                    await camera_index.mark_damaged(session, found)
+                for segment_id, reason in found.items():
+                    log.error("footage check: segment %d is damaged (%s); shown as a gap", segment_id, reason)
+        self.check.seconds = time.monotonic() - began
+        self.check.done = True
+        log.info(
+            "footage check: %d segments checked in %.1fs, %d damaged, %d adopted",
+            self.check.checked,
+            self.check.seconds,
+            self.check.damaged,
+            self.check.adopted,
+        )
+        return self.check
+
+    async def _check_in_background(self) -> None:
+        try:
+            await self.check_footage()
+        except Exception:
+            log.exception("footage check failed; segments not yet checked are served as indexed")
 
     async def _load_wanted(self) -> dict[int, _Wanted]:
         wanted: dict[int, _Wanted] = {}
@@ -218,7 +287,7 @@ class CameraSupervisor:
             await self._stream_status(device_id, kind, at, detail)
 
         async def on_disk_full() -> None:
-            await self.run_retention()
+            await self.disk_full()
 
         pipe = CameraPipeline(config, on_segment, on_status, on_disk_full)
         self.pipelines[device_id] = pipe
@@ -253,6 +322,7 @@ class CameraSupervisor:
     async def _segment_done(self, info: SegmentInfo) -> None:
         async with self.sessionmaker() as session:
             row = await camera_index.add_segment(session, info)
+        self.counts.indexed += 1
         if self.uploader is not None:
             self.uploader.submit(info.path, str(info.path.relative_to(self.media_dir)))
         log.debug("camera %s: segment %s indexed (%.1fs)", info.camera_id, row.id, info.duration)
@@ -289,9 +359,44 @@ class CameraSupervisor:
             )
 
     # -- retention ----------------------------------------------------------------------------------
+    def _policy(self, limits: dict[int, RetentionLimits]) -> RetentionPolicy:
+        return RetentionPolicy(limits, min_free_bytes=self.settings.min_free_mb * MB)
+
+    def _disk(self) -> Disk:
+        usage = shutil.disk_usage(self.media_dir)
+        return Disk(usage.total, usage.free, full=self._disk_full_seen)
+
+    def _update_floor_warning(self, policy: RetentionPolicy) -> None:
+        warning = policy.floor(self._disk()).warning
+        if warning != self.storage_warning and warning is not None:
+            log.warning("recording storage: %s", warning)
+        self.storage_warning = warning
+
+    async def disk_full(self) -> None:
+        """A recorder hit ENOSPC: free a headroom now (even with a floor of 0) and resume recording."""
+        self._disk_full_seen = True
+        self.counts.disk_full += 1
+        before = self._disk().free
+        freed = await self.run_retention()
+        disk = self._disk()
+        log.warning(
+            "disk full (%d bytes were free): retention deleted %d segments; now %d of %d bytes free, "
+            "keeping at least %d free from now on",
+            before,
+            freed,
+            disk.free,
+            disk.total,
+            self.floor_bytes,
+        )
+        if disk.free >= self.floor_bytes:
+            for pipe in self.pipelines.values():
+                pipe.recorder.resume()
+        else:
+            log.error("disk full and no footage left to delete: recording waits for free space")
+
     async def run_retention(self) -> int:
         """Apply per-camera age/size limits and the free-space floor (C12.1, C4.3); returns files deleted."""
-        async with self.sessionmaker() as session:
+        async with self._retention_lock, self.sessionmaker() as session:
             await camera_index.flag_person_footage(session)
             cameras = (await session.scalars(select(Camera))).all()
             limits = {
@@ -323,15 +428,20 @@ class CameraSupervisor:
                 )
                 for r in rows
             ]
-            free = shutil.disk_usage(self.media_dir).free
-            policy = RetentionPolicy(limits, min_free_bytes=self.settings.min_free_mb * MB)
-            deletions = policy.select(segments, utcnow(), free_bytes=free)
+            policy = self._policy(limits)
+            self._update_floor_warning(policy)
+            disk = self._disk()
+            self.floor_bytes = policy.floor(disk, segments).bytes
+            deletions = policy.select(segments, utcnow(), disk)
             if not deletions:
                 return 0
             ids = [d.segment.id for d in deletions]
-            await asyncio.to_thread(_unlink_all, [paths[i] for i in ids])
+            # rows first: a crash in between leaves files without rows (adopted again at start-up),
+            # never rows without files
             await session.execute(delete(Segment).where(Segment.id.in_(ids)))
             await session.commit()
+        await asyncio.to_thread(_unlink_all, [paths[i] for i in ids])
+        self.counts.deleted += len(ids)
         reasons = sorted({d.reason.value for d in deletions})
         log.info("retention deleted %d segments (%s)", len(ids), ", ".join(reasons))
         return len(ids)
@@ -371,6 +481,16 @@ def _known_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def _check_all(rows: list[tuple[int, str, int, int]]) -> dict[int, str]:
+    """Segment id -> why it is damaged, for the rows (id, path, size, init size) that fail the check."""
+    found = {}
+    for segment_id, path, size, init_size in rows:
+        reason = check_segment(Path(path), size, init_size)
+        if reason is not None:
+            found[segment_id] = reason
+    return found
 
 
 def _unlink_all(paths: list[Path]) -> None:

@@ -14,6 +14,7 @@ import av
 import av.container
 import cv2
 
+from vakt.media.durable import publish
 from vakt.media.segments import SegmentInfo, overlapping
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,17 @@ def export_clip(segments: Sequence[SegmentInfo], start: datetime, end: datetime,
         raise NoFootage(f"no footage between {start.isoformat()} and {end.isoformat()}")
     writer: _ClipWriter | None = None
     clip_start: datetime | None = None
+    partial = out.with_name(out.name + ".part")  # the clip appears under its name only when whole
     try:
         for seg in chosen:
-            with av.open(str(seg.path)) as source:
+            try:
+                source = av.open(str(seg.path))
+            except (av.error.FFmpegError, OSError) as exc:
+                log.warning("clip skips segment %s: it cannot be read (%s)", seg.path.name, exc)
+                continue
+            with source:
                 if writer is None:
-                    writer = _ClipWriter(out, source)
+                    writer = _ClipWriter(partial, source)
                 elif source.streams.video[0].codec_context.extradata != writer.extradata:
                     log.warning("clip stops at %s: the stream's parameters changed", seg.start.isoformat())
                     break
@@ -98,8 +105,9 @@ def export_clip(segments: Sequence[SegmentInfo], start: datetime, end: datetime,
         if writer is not None:
             writer.container.close()
     if writer is None or writer.frames == 0 or clip_start is None:
-        out.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise NoFootage("the footage in that range has no decodable frames")
+    publish(partial, out)
     duration = float(writer.last_out) + 0.1
     return ClipInfo(out, clip_start, end, writer.frames, duration)
 

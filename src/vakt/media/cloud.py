@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from vakt.media.durable import make_dirs, publish, write_file
+
 log = logging.getLogger(__name__)
 
 
@@ -62,10 +64,11 @@ class LocalStore(MediaStore):
             raise StoreUnavailable(f"store directory {self.root} is not available")
         target = self._target(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(target.parent)
             partial = target.with_name(target.name + ".upload")
             shutil.copyfile(source, partial)
-            partial.replace(target)
+            # durable in the store before the index says "uploaded" (retention may then delete it here)
+            publish(partial, target)
         except OSError as exc:
             raise StoreUnavailable(f"store write failed: {exc}") from exc
 
@@ -97,9 +100,7 @@ class UploadQueue:
     def enqueue(self, source: Path, key: str) -> None:
         self._seq += 1
         ticket = self.directory / f"{self._seq:012d}.json"
-        temp = ticket.with_suffix(".tmp")
-        temp.write_text(json.dumps({"source": str(source), "key": key}))
-        temp.replace(ticket)
+        write_file(ticket, json.dumps({"source": str(source), "key": key}).encode())
 
     def pending(self) -> list[UploadJob]:
         jobs = []

@@ -76,12 +76,21 @@ def days_with_footage(
     return sorted(days)
 
 
-def merge_spans(spans: Iterable[Span], tolerance: timedelta = JOIN_TOLERANCE) -> list[Span]:
-    """Join back-to-back segments into continuous recordings, keeping event footage apart."""
+def merge_spans(
+    spans: Iterable[Span], tolerance: timedelta = JOIN_TOLERANCE, gaps: Iterable[Gap] = ()
+) -> list[Span]:
+    """Join back-to-back segments into continuous recordings, keeping event footage apart and never
+    bridging a gap (a short lost stream or one damaged segment stays visible)."""
+    breaks = sorted(g.start for g in gaps)
     merged: list[Span] = []
     for span in sorted(spans, key=lambda s: s.start):
         last = merged[-1] if merged else None
-        if last and last.has_event == span.has_event and span.start - last.end <= tolerance:
+        if (
+            last
+            and last.has_event == span.has_event
+            and span.start - last.end <= tolerance
+            and not any(last.end - tolerance <= b < span.start for b in breaks)
+        ):
             merged[-1] = Span(last.start, max(last.end, span.end), last.has_event)
         else:
             merged.append(span)
@@ -107,12 +116,12 @@ def build_timeline(
         for s in segments
         if s.end > start and s.start < end
     ]
-    timeline.recordings = merge_spans(clipped)
     timeline.gaps = [
         Gap(max(g.start, start), None if g.end is None else min(g.end, end), g.reason)
         for g in gaps
         if (g.end is None or g.end > start) and g.start < end
     ]
+    timeline.recordings = merge_spans(clipped, gaps=timeline.gaps)
     timeline.events = sorted(
         (e for e in events if (e.end or e.start) >= start and e.start < end), key=lambda e: e.start
     )

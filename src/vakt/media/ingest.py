@@ -111,7 +111,8 @@ class Ingest:
                 log.warning("%s: stream %s failed: %s", self.name, redact(self.url), reason)
             if self.connected:
                 self.connected = False
-                self._status("lost", "stream ended")
+                # a frozen camera's gap starts at its last packet, not read_timeout later when noticed
+                self._status("lost", "stream ended", at=self.stats.last_packet_at)
             if self._stop.is_set():
                 break
             delay = self.backoff.next_delay()
@@ -173,9 +174,9 @@ class Ingest:
             except Exception:
                 log.exception("%s: a sink failed on a packet", self.name)
 
-    def _status(self, kind: str, detail: str) -> None:
+    def _status(self, kind: str, detail: str, at: datetime | None = None) -> None:
         if self.on_status is not None:
-            self.on_status(kind, datetime.now(UTC), detail)
+            self.on_status(kind, at or datetime.now(UTC), detail)
 
 
 class _Normalizer:

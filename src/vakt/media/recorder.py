@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import av
 import av.container
 
+from vakt.media.durable import make_dirs, publish
 from vakt.media.fmp4 import scan_file
 from vakt.media.recovery import recover_part_file
 from vakt.media.segments import PART_SUFFIX, SegmentInfo, segment_path
@@ -28,6 +30,7 @@ FMP4_OPTIONS = {
     "frag_duration": "1000000",
     "avoid_negative_ts": "disabled",
     "use_editlist": "0",
+    "flush_packets": "1",  # each fragment reaches the file when it is complete, not 32 KiB later
 }
 
 
@@ -74,6 +77,7 @@ class SegmentRecorder:
         self._streams: StreamSet | None = None
         self._current: _OpenSegment | None = None
         self._paused_until = 0.0
+        self.finished = 0  # segments handed to `on_segment` (fault tests compare it with the index)
 
     # -- session (one RTSP connection) ------------------------------------------------------------
     def open_session(self, streams: StreamSet) -> None:
@@ -121,7 +125,7 @@ class SegmentRecorder:
         final = segment_path(self.media_dir, self.camera_id, start)
         part = final.with_name(final.name + PART_SUFFIX)
         try:
-            part.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(part.parent)
             container = av.open(str(part), "w", format="mp4", options=FMP4_OPTIONS)
             video = container.add_stream_from_template(streams.video)
             audio = None
@@ -158,10 +162,21 @@ class SegmentRecorder:
                 log.error("camera %s: %s has no whole fragment; removed", self.camera_id, current.part)
                 current.part.unlink(missing_ok=True)
                 return
-            current.part.rename(current.final)
+            if playable < current.part.stat().st_size:
+                os.truncate(current.part, playable)  # the index row's size is the file's size
+            # durable before indexed: a power cut after the row is committed cannot lose the file
+            publish(current.part, current.final)
         except OSError as exc:
-            log.error("camera %s: cannot finish segment %s: %s", self.camera_id, current.part, exc)
+            log.error(
+                "camera %s: cannot finish segment %s (%s); it is recovered at the next start",
+                self.camera_id,
+                current.part.name,
+                exc,
+            )
+            if is_disk_full(exc) and self.on_disk_full is not None:
+                self.on_disk_full()
             return
+        self.finished += 1
         info = SegmentInfo(
             camera_id=self.camera_id,
             path=current.final,
@@ -179,6 +194,8 @@ class SegmentRecorder:
         if current is not None:
             with contextlib.suppress(Exception):  # already failed: closing may fail the same way
                 current.container.close()
+        # set before retention is asked: its `resume()` may come back before this function returns
+        self._paused_until = time.monotonic() + self.disk_full_pause
         if is_disk_full(exc):
             self.error = "disk full: recording paused until retention frees space"
             log.error(
@@ -190,6 +207,7 @@ class SegmentRecorder:
                 # Keep what is playable: the part file is recovered like one cut by a crash.
                 info = recover_part_file(current.part, self.camera_id, discard_empty=True)
                 if info is not None:
+                    self.finished += 1
                     self.on_segment(info)
             if self.on_disk_full is not None:
                 self.on_disk_full()
@@ -198,7 +216,10 @@ class SegmentRecorder:
             log.error("camera %s: recording failed: %s; retrying at the next keyframe", self.camera_id, exc)
             if current is not None:
                 current.part.unlink(missing_ok=True)
-        self._paused_until = time.monotonic() + self.disk_full_pause
+
+    def resume(self) -> None:
+        """Space was freed: record again from the next keyframe instead of waiting out the pause."""
+        self._paused_until = 0.0
 
     @property
     def recording(self) -> bool:

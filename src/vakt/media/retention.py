@@ -1,4 +1,8 @@
-"""Retention (C12.1, C4.3 loop recording) as pure logic: which segments to delete, and why."""
+"""Retention (C12.1, C4.3 loop recording) as pure logic: which segments to delete, and why.
+
+The free-space floor is capped to a tenth of the disk (a floor larger than the disk must not delete
+all footage), and a full disk (the recorder hit ENOSPC) frees a headroom even with a floor of 0.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+MAX_FLOOR_FRACTION = 0.10  # the floor never asks for more than this share of the disk to be free
+FULL_DISK_FRACTION = 0.02  # after ENOSPC at least this share of the disk is freed ...
+FULL_DISK_SEGMENTS = 3  # ... and at least room for this many of the largest segments (within the cap)
 
 
 class Reason(StrEnum):
@@ -35,6 +43,25 @@ class RetentionLimits:
 
 
 @dataclass(frozen=True)
+class Disk:
+    """The media folder's file system now."""
+
+    total: int
+    free: int
+    full: bool = False  # the recorder hit ENOSPC: free a headroom even when the floor is 0
+
+
+@dataclass(frozen=True)
+class Floor:
+    bytes: int
+    warning: str | None = None  # the configured floor was capped; said in the log and camera status
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.0f} MB" if n >= 10_000_000 else f"{n / 1_000_000:.1f} MB"
+
+
+@dataclass(frozen=True)
 class Deletion:
     segment: RetainedSegment
     reason: Reason
@@ -61,8 +88,24 @@ class RetentionPolicy:
     def limits_for(self, camera_id: int) -> RetentionLimits:
         return self.limits.get(camera_id, self.default)
 
+    def floor(self, disk: Disk, segments: Iterable[RetainedSegment] = ()) -> Floor:
+        """Free space to keep: the configured floor capped to a tenth of the disk; a headroom when full."""
+        cap = int(disk.total * MAX_FLOOR_FRACTION)
+        wanted, warning = self.min_free_bytes, None
+        if wanted > cap:
+            warning = (
+                f"free-space floor {_mb(wanted)} is more than {MAX_FLOOR_FRACTION:.0%} of the disk "
+                f"({_mb(disk.total)}); keeping {_mb(cap)} free instead"
+            )
+            wanted = cap
+        if disk.full:
+            largest = max((s.size for s in segments), default=0)
+            headroom = max(FULL_DISK_SEGMENTS * largest, int(disk.total * FULL_DISK_FRACTION))
+            wanted = max(wanted, min(cap, headroom))
+        return Floor(wanted, warning)
+
     def select(
-        self, segments: list[RetainedSegment], now: datetime, free_bytes: int | None = None
+        self, segments: list[RetainedSegment], now: datetime, disk: Disk | None = None
     ) -> list[Deletion]:
         deleted: dict[int, Deletion] = {}
         by_camera: dict[int, list[RetainedSegment]] = {}
@@ -76,8 +119,9 @@ class RetentionPolicy:
             kept = [s for s in own if s.id not in deleted]
             for seg in self._over_size(kept, limits):
                 deleted[seg.id] = Deletion(seg, Reason.MAX_SIZE)
-        if free_bytes is not None and free_bytes < self.min_free_bytes:
-            needed = self.min_free_bytes - free_bytes - sum(d.segment.size for d in deleted.values())
+        floor = self.floor(disk, segments).bytes if disk is not None else 0
+        if disk is not None and disk.free < floor:
+            needed = floor - disk.free - sum(d.segment.size for d in deleted.values())
             for seg in _eviction_order(s for s in segments if s.id not in deleted):
                 if needed <= 0:
                     break

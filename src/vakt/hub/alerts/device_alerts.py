@@ -17,6 +17,7 @@ from vakt.hub.alerts.policy import X2_ALARMS, decide
 from vakt.hub.models.alerts import Arming, ArmingMode, NotificationKind
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import HubMqtt
+from vakt.media.durable import write_file
 from vakt.protocol import Event
 
 if TYPE_CHECKING:
@@ -147,12 +148,5 @@ class DeviceAlerts:
             return None
         relative = Path("snapshots") / str(camera.id) / f"alarm-{int(time.time() * 1000)}.jpg"
         path = self.alerts.settings.media_dir / relative
-        await asyncio.to_thread(_write, path, response.content)
+        await asyncio.to_thread(write_file, path, response.content)  # durable before indexed
         return str(relative)
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

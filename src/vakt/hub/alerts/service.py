@@ -33,6 +33,7 @@ from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import Device
 from vakt.hub.permissions import Permission
 from vakt.hub.settings import HubSettings
+from vakt.media.durable import write_file
 
 log = logging.getLogger(__name__)
 PersonEventHook = Callable[[int, PersonEventRecord], Awaitable[None]]
@@ -318,11 +319,7 @@ class AlertsService:
             / str(device_id)
             / f"event-{record_id}-{int((event.snapshot_pts or 0) * 1000)}.jpg"
         )
-        path = self.settings.media_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(event.snapshot_jpeg)
-        tmp.replace(path)
+        write_file(self.settings.media_dir / relative, event.snapshot_jpeg)  # durable before indexed
         return str(relative)
 
 

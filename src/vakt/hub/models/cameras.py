@@ -67,6 +67,8 @@ class Segment(Base):
     has_motion: Mapped[bool] = mapped_column(default=False)
     has_event: Mapped[bool] = mapped_column(default=False)
     uploaded: Mapped[bool] = mapped_column(default=False)
+    # Why the start-up check found the file damaged or missing (None: whole); shown as a gap, never served.
+    damage: Mapped[str | None] = mapped_column(String(300), default=None)
 
 
 class StreamGap(Base):

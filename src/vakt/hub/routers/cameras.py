@@ -132,6 +132,7 @@ class CameraOut(BaseModel):
     recording: bool
     manual_recording: bool
     recording_error: str | None
+    storage_warning: str | None = None  # e.g. the free-space floor was capped (issue 10)
     codec: str | None
     permissions: list[Permission]
 
@@ -164,6 +165,7 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
         recording=bool(pipe and pipe.recorder.recording),
         manual_recording=bool(pipe and pipe.manual),
         recording_error=pipe.recorder.error if pipe else None,
+        storage_warning=supervisor.storage_warning,
         codec=pipe.live.codec if pipe else None,
         permissions=sorted(access.permissions),
     )

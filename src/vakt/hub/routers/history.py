@@ -98,7 +98,10 @@ async def calendar(
         start = max(start, access.history_since)
     rows = await session.execute(
         select(Segment.start, Segment.end).where(
-            Segment.device_id == access.device.id, Segment.end > start, Segment.start < end
+            Segment.device_id == access.device.id,
+            Segment.end > start,
+            Segment.start < end,
+            Segment.damage.is_(None),  # damaged footage is a gap, not a day with footage
         )
     )
     spans = [(max(r.start, start), r.end) for r in rows.all()]
@@ -150,9 +153,11 @@ async def playlist(access: HistoryAccess, session: DbSession, at: AwareDatetime)
 async def segment_file(access: HistoryAccess, session: DbSession, segment_id: int) -> FileResponse:
     """One recorded segment (HTTP Range supported, for the playlist's byte ranges)."""
     row = await session.get(Segment, segment_id)
-    if row is None or row.device_id != access.device.id or not Path(row.path).exists():
+    if row is None or row.device_id != access.device.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"segment {segment_id} not found")
     _visible_from(access, row.end)
+    if (damage := camera_index.damage_now(row)) is not None:
+        raise HTTPException(status.HTTP_410_GONE, f"segment {segment_id} is damaged ({damage}); not served")
     return FileResponse(row.path, media_type="video/mp4")
 
 
