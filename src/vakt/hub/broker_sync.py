@@ -66,6 +66,7 @@ class BrokerSync:
                 )
             )
         self.accounts.devices = rebuilt  # one assignment: the embedded broker sees old or new, never half
+        self.accounts.changed()  # the embedded broker disconnects clients whose login no longer holds
         self._publish(self.accounts)
         log.info("broker accounts rebuilt: %d devices", len(rebuilt))
 
