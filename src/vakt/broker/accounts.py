@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class BrokerAccounts(BaseModel):
     hub_password_hash: str
     devices: list[DeviceAccount] = Field(default_factory=list)
     _listeners: list[Callable[[], None]] = PrivateAttr(default_factory=list)
+    _refused_logins: dict[str, float] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def create(cls, hub_password: str, hub_username: str = HUB_USERNAME) -> BrokerAccounts:
@@ -135,6 +137,15 @@ class BrokerAccounts(BaseModel):
         if will_topic is not None and not self.may_access(username, will_topic):
             return f"{username} may not set a last will on {will_topic!r} (not its own topic)"
         return None
+
+    def note_refused_login(self, username: str | None) -> None:
+        """A broker that sees logins (the embedded one) records a refused one: a device with another code."""
+        if username and SERIAL_PATTERN.match(username) and len(self._refused_logins) < 10_000:
+            self._refused_logins[username] = time.monotonic()
+
+    def refused_login_since(self, username: str, since: float) -> bool:
+        """Whether ``username`` tried a wrong password at or after ``since`` (``time.monotonic()``)."""
+        return self._refused_logins.get(username, -1.0) >= since
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after every :meth:`changed` (the embedded broker re-checks its sessions)."""

@@ -112,6 +112,8 @@ class _Broker(Broker):
         if refusal is not None:
             log.warning("embedded broker: refused connection from %s: %s", remote_address, refusal)
             login_ok = self.accounts.authenticate(incoming.username, incoming.password)
+            if not login_ok:
+                self.accounts.note_refused_login(incoming.username)
             await ConnackPacket.build(0, NOT_AUTHORIZED if login_ok else BAD_USERNAME_PASSWORD).to_stream(
                 writer
             )
