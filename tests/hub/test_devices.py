@@ -220,6 +220,14 @@ async def test_a2_wrong_code_is_refused_and_the_real_owner_adds_the_device(tmp_p
             async with hub.client(mallory) as c:
                 r = await c.post("/api/devices", json={"qr": _wrong(camera).to_qr()})
             assert r.status_code == 409  # now it is someone's, proven
+            # The path: deleted while connected, then claimed with a wrong code. The device is
+            # dropped with its account (no longer online, no siren) and the wrong code is refused.
+            async with hub.client(alice) as c:
+                assert (await c.delete(f"/api/devices/{added['id']}")).status_code == 204
+            async with hub.client(mallory) as c:
+                r = await c.post("/api/devices", json={"qr": _wrong(camera).to_qr()})
+            assert r.status_code == 422, r.text
+            assert not device.connected.is_set()
 
 
 async def test_a2_wrong_codes_per_serial_are_limited(tmp_path: Path) -> None:

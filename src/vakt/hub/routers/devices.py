@@ -103,12 +103,14 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
         )
     existing = await session.scalar(select(Device).where(Device.serial == label.serial))
     proof = await _check_code(request, session, label, kind, existing, user.id)
+    replaced: tuple[int, set[int]] | None = None
     if existing is not None:  # an unproven claim in another account yields to the proven code
         log.warning(
             "device %s: unproven claim of account %d replaced by a proven add",
             label.serial,
             existing.owner_id,
         )
+        replaced = (existing.id, await request.app.state.bus.audience(existing.id))
         await session.delete(existing)
         await session.flush()
     device = Device(
@@ -127,11 +129,18 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
         await session.commit()
     except IntegrityError:
         await session.rollback()
+        await _sync_broker(request, session)  # a claim registered for the proof goes again
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"device {label.serial} is already in an account; it must be deleted there first",
         ) from None
     await _sync_broker(request, session)
+    if replaced is not None:
+        old_id, audience = replaced
+        request.app.state.bus.invalidate(old_id)
+        await request.app.state.bus.publish(
+            {"type": "device.deleted", "device_id": old_id}, user_ids=audience
+        )
     request.app.state.mqtt.refresh_soon(label.serial, kind.value)
     return device_out(DeviceAccess(device, user, True, ALL_PERMISSIONS))
 
