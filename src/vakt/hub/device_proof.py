@@ -109,9 +109,22 @@ async def _prove_on_line(app: FastAPI, device: Device, online: bool) -> None:
 async def service(app: FastAPI) -> AsyncIterator[None]:
     """Proves devices added while offline once they come online (one of the hub's SERVICES)."""
     mqtt: HubMqtt = app.state.mqtt
+    running: dict[str, asyncio.Task[None]] = {}  # one proof per serial at a time
 
     async def on_availability(device: Device, online: bool) -> None:
-        await _prove_on_line(app, device, online)
+        # apart from the hook: a proof waits for the device, and hooks are awaited by ``mqtt.idle()``
+        if not online or device.verified_at is not None or device.kind not in PROVABLE_KINDS:
+            return
+        if device.serial in running:
+            return
+        task = asyncio.create_task(_prove_on_line(app, device, online), name=f"prove-{device.serial}")
+        running[device.serial] = task
+        task.add_done_callback(lambda _: running.pop(device.serial, None))
 
     mqtt.on_availability(on_availability)
-    yield
+    try:
+        yield
+    finally:
+        for task in list(running.values()):
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
