@@ -234,16 +234,19 @@ async def test_a2_wrong_codes_per_serial_are_limited(tmp_path: Path) -> None:
     async with _embedded_hub(tmp_path) as (hub, accounts):
         _, mallory = await hub.user("mallory")
         gateway = label("gateway")
-        proof_limiter(hub.app).max_failures = 2
+        proof_limiter(hub.app).per_account.max_failures = 2
+        proof_limiter(hub.app).per_serial.max_failures = 3
+        _, alice = await hub.user("alice")
         async with _device(hub.mosquitto.port, gateway):
             started = time.monotonic()
             assert await _eventually(_async(lambda: accounts.refused_login_since(gateway.serial, started)))
-            async with hub.client(mallory) as c:
-                codes = [
-                    (await c.post("/api/devices", json={"qr": _wrong(gateway).to_qr()})).status_code
-                    for _ in range(3)
-                ]
-        assert codes == [422, 422, 429]
+            codes = []
+            for token in (mallory, mallory, mallory, alice, alice):
+                async with hub.client(token) as c:
+                    r = await c.post("/api/devices", json={"qr": _wrong(gateway).to_qr()})
+                    codes.append(r.status_code)
+        # two per account and serial, three per serial from all accounts
+        assert codes == [422, 422, 429, 422, 429]
 
 
 async def test_a2_an_unproven_claim_yields_to_the_proven_code(hub: Hub) -> None:

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 PROOF_WINDOW_S = 15.0  # a refused device retries within 10 s (vakt.protocol.client backoff)
 RECENT_LOGIN_S = 60.0  # a refused login this recent: the device is out there, wait for it
 PROVABLE_KINDS = frozenset({DeviceKind.GATEWAY.value, DeviceKind.CAMERA.value})
-FAILED_PROOFS_PER_SERIAL = 5
+FAILED_PROOFS_PER_ACCOUNT = 5  # per serial and account: someone guessing codes
+FAILED_PROOFS_PER_SERIAL = 20  # per serial, all accounts: one account alone cannot lock the owner out
 FAILED_PROOFS_WINDOW_S = 900.0
 
 
@@ -44,12 +45,25 @@ class Proof(StrEnum):
     SILENT = "silent"  # the device did not answer: offline, or the code is wrong and the broker cannot tell
 
 
-def proof_limiter(app: FastAPI) -> FailureLimiter:
-    """Failed proofs per serial: guessing a device's code is limited (issue 11)."""
-    limiter: FailureLimiter | None = getattr(app.state, "proof_limiter", None)
+class ProofLimiter:
+    """Failed proofs per serial and account, and per serial (issue 11: guessing a code is limited)."""
+
+    def __init__(self) -> None:
+        self.per_account = FailureLimiter(FAILED_PROOFS_PER_ACCOUNT, FAILED_PROOFS_WINDOW_S)
+        self.per_serial = FailureLimiter(FAILED_PROOFS_PER_SERIAL, FAILED_PROOFS_WINDOW_S)
+
+    def retry_after(self, serial: str, user_id: int) -> int:
+        return max(self.per_account.retry_after(f"{serial}/{user_id}"), self.per_serial.retry_after(serial))
+
+    def fail(self, serial: str, user_id: int) -> None:
+        self.per_account.fail(f"{serial}/{user_id}")
+        self.per_serial.fail(serial)
+
+
+def proof_limiter(app: FastAPI) -> ProofLimiter:
+    limiter: ProofLimiter | None = getattr(app.state, "proof_limiter", None)
     if limiter is None:
-        limiter = FailureLimiter(FAILED_PROOFS_PER_SERIAL, FAILED_PROOFS_WINDOW_S)
-        app.state.proof_limiter = limiter
+        limiter = app.state.proof_limiter = ProofLimiter()
     return limiter
 
 

@@ -95,7 +95,7 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
     elif body.gateway_id is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "gateway_id: only a lock has a gateway")
     limiter = proof_limiter(request.app)
-    if wait := limiter.retry_after(label.serial):
+    if wait := limiter.retry_after(label.serial, user.id):
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many wrong verification codes for {label.serial}; try again in {wait} s",
@@ -182,7 +182,7 @@ async def _check_code(
             await sync.sync(session)  # back to what the database says: nothing bound
     if proof is Proof.PROVEN:
         return proof
-    proof_limiter(request.app).fail(label.serial)
+    proof_limiter(request.app).fail(label.serial, user_id)
     if proof is Proof.WRONG_CODE:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, WRONG_CODE)
     if existing is not None:
