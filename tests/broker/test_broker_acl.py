@@ -25,7 +25,10 @@ async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 def _client(broker: RunningBroker, user: str, password: str) -> aiomqtt.Client:
-    return aiomqtt.Client(broker.host, broker.port, username=user, password=password, timeout=5)
+    identifier = None if user == "hub" else f"vakt-{user}"  # a device connects only as itself (issue 11)
+    return aiomqtt.Client(
+        broker.host, broker.port, username=user, password=password, identifier=identifier, timeout=5
+    )
 
 
 def _device(broker: RunningBroker, serial: str) -> aiomqtt.Client:

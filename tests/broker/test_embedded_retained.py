@@ -18,7 +18,7 @@ from vakt.protocol import device_password
 
 def _device(port: int, serial: str) -> aiomqtt.Client:
     password = device_password(DEVICES[serial])
-    return aiomqtt.Client("127.0.0.1", port, identifier=f"t-{serial}", username=serial, password=password)
+    return aiomqtt.Client("127.0.0.1", port, identifier=f"vakt-{serial}", username=serial, password=password)
 
 
 def _hub(port: int, name: str, username: str) -> aiomqtt.Client:

@@ -3,7 +3,9 @@
 One model renders both the Mosquitto password/ACL files and the embedded broker's checks. Passwords
 are kept only as Mosquitto's PBKDF2-SHA512 hashes (``$7$<iterations>$<salt>$<hash>``), never in clear.
 A device account may touch only ``vakt/v1/<serial>/#`` for its own serial and, for a gateway, the
-serials of its paired locks; the hub account is privileged.
+serials of its paired locks; the hub account is privileged. A device may connect only with its own client
+id (``vakt-<serial>`` or ``<serial>``) and a last will on its own topics, so it can neither take over the
+hub's session nor declare another device offline (issue 11 H1, H2).
 """
 
 from __future__ import annotations
@@ -14,15 +16,22 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from vakt.protocol.topics import PREFIX, SERIAL_PATTERN
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes
 HUB_USERNAME = "hub"
+DEVICE_CLIENT_ID_PREFIX = "vakt-"
+
+
+def device_client_ids(serial: str) -> tuple[str, str]:
+    """The client ids a device account may connect with: ``vakt-<serial>`` (DeviceClient) or its serial."""
+    return f"{DEVICE_CLIENT_ID_PREFIX}{serial}", serial
 
 
 def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS, salt: bytes | None = None) -> str:
@@ -59,6 +68,8 @@ class BrokerAccounts(BaseModel):
     hub_username: str = HUB_USERNAME
     hub_password_hash: str
     devices: list[DeviceAccount] = Field(default_factory=list)
+    _listeners: list[Callable[[], None]] = PrivateAttr(default_factory=list)
+    _refused_logins: dict[str, float] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def create(cls, hub_password: str, hub_username: str = HUB_USERNAME) -> BrokerAccounts:
@@ -114,6 +125,36 @@ class BrokerAccounts(BaseModel):
             return False
         levels = topic.split("/")
         return len(levels) >= 4 and "/".join(levels[:2]) == PREFIX and levels[2] in account.serials
+
+    def connect_refusal(
+        self, username: str | None, password: str | None, client_id: str | None, will_topic: str | None
+    ) -> str | None:
+        """Why a CONNECT must be refused (login, client id, last will), or None when it may connect."""
+        if not self.authenticate(username, password):
+            return f"wrong username or password for {username!r}"
+        if username != self.hub_username and client_id not in device_client_ids(username or ""):
+            return f"device {username} may connect only as client id {device_client_ids(username or '')[0]!r}"
+        if will_topic is not None and not self.may_access(username, will_topic):
+            return f"{username} may not set a last will on {will_topic!r} (not its own topic)"
+        return None
+
+    def note_refused_login(self, username: str | None) -> None:
+        """A broker that sees logins (the embedded one) records a refused one: a device with another code."""
+        if username and SERIAL_PATTERN.match(username) and len(self._refused_logins) < 10_000:
+            self._refused_logins[username] = time.monotonic()
+
+    def refused_login_since(self, username: str, since: float) -> bool:
+        """Whether ``username`` tried a wrong password at or after ``since`` (``time.monotonic()``)."""
+        return self._refused_logins.get(username, -1.0) >= since
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every :meth:`changed` (the embedded broker re-checks its sessions)."""
+        self._listeners.append(listener)
+
+    def changed(self) -> None:
+        """Tell listeners that accounts were replaced or removed."""
+        for listener in list(self._listeners):
+            listener()
 
     def save(self, path: Path) -> None:
         """Write atomically: the file holds either the old or the new accounts, never half of them."""

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from vakt import __version__
 from vakt.broker.accounts import BrokerAccounts
 from vakt.files import private_folder
-from vakt.hub import maintenance, migrate
+from vakt.hub import device_proof, maintenance, migrate
 from vakt.hub.alerts import service as alerts_service
 from vakt.hub.auth import configure_hashing
 from vakt.hub.broker_sync import BrokerSync
@@ -65,6 +65,7 @@ ROUTERS: list[APIRouter] = [
 # Signature: service(app) -> async context manager; it finds settings, sessionmaker, bus, mqtt on app.state.
 Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 SERVICES: list[Service] = [
+    device_proof.service,
     maintenance.service,
     locks.service,
     alerts_service.service,

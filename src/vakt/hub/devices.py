@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vakt.hub.permissions import DeviceAccess, Permission
 from vakt.protocol import DeviceKind
@@ -36,6 +36,7 @@ class DeviceOut(BaseModel):
     is_owner: bool
     permissions: list[Permission]
     shared_since: datetime | None
+    verified: bool = Field(description="the device proved the verification code it was added with (A2)")
 
 
 def _number(value: Any) -> float | None:
@@ -95,4 +96,5 @@ def device_out(access: DeviceAccess) -> DeviceOut:
         is_owner=access.is_owner,
         permissions=sorted(access.permissions),
         shared_since=access.history_since,
+        verified=device.verified_at is not None,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,10 +34,26 @@ _LINGER_S = 0.01
 BUS_TOPIC = "vakt/hub/bus"  # live messages between hub processes (only the hub account may use it)
 
 
+PROBE_PREFIX = "vakt/hub/probe"  # the hub's message to itself: proves the broker lets it in (issue 11)
+PROBE_TIMEOUT_S = 5.0
+CLIENT_ID_FILE = "mqtt-client-id"
+
+
 def default_client_id(settings: HubSettings) -> str:
-    """Stable per installation, so a persistent session finds the hub again after a restart."""
-    digest = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
-    return f"vakt-hub-{digest}"
+    """Unguessable and stable per installation (issue 11 H1): ``vakt-hub-`` and 128 random bits, made once
+    and kept in ``<data>/mqtt-client-id`` (0600), so a persistent session finds the hub again after a restart
+    and no device can name it."""
+    path = settings.data_dir / CLIENT_ID_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another hub process made it first: use theirs
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(f"vakt-hub-{secrets.token_hex(16)}\n")
+    identifier = path.read_text(encoding="utf-8").strip()
+    if not identifier or len(identifier) > 64:
+        raise ValueError(f"{path} does not hold an MQTT client id; delete it and a new one is made")
+    return identifier
 
 
 class CommandError(Exception):
@@ -64,6 +81,9 @@ class HubMqtt:
         self._tasks: list[asyncio.Task[None]] = []
         self._backlog = 0  # messages received and not yet stored
         self._refreshes: set[asyncio.Task[None]] = set()
+        self._probe_topic: str | None = None
+        self._probe_echo = asyncio.Event()
+        self.refusal: str | None = None  # why the broker, though connected, does not let the hub in
 
     # -- hooks for other areas -------------------------------------------------------------------
     def on_event(self, callback: EventHook) -> None:
@@ -84,6 +104,44 @@ class HubMqtt:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def authorized(self) -> bool:
+        """False when the broker accepted the connection but refuses the hub's subscriptions or messages."""
+        return self.refusal is None
+
+    async def _probe(self, client: aiomqtt.Client) -> None:
+        """Send the hub a message through the broker and expect it back; its absence means refused.
+
+        amqtt answers a refused subscription with SUBACK 0x80; Mosquitto under MQTT 3.1.1 grants it and
+        acknowledges a denied publish, then delivers nothing: only the round trip tells them apart.
+        """
+        name = f"{PROBE_PREFIX}/{secrets.token_hex(8)}"
+        self._probe_topic, self._probe_echo = name, asyncio.Event()
+        granted = await client.subscribe(name, qos=1)
+        if any((code if isinstance(code, int) else code.value) >= 0x80 for code in granted or ()):
+            self._refused(
+                f"the broker refused the hub's subscriptions (is {self.settings.mqtt_username!r} "
+                "the hub's own account?)"
+            )
+            return
+        await client.publish(name, b"probe", qos=1)
+        try:
+            await asyncio.wait_for(self._probe_echo.wait(), PROBE_TIMEOUT_S)
+        except TimeoutError:
+            self._refused(
+                f"the broker accepted the hub's login as {self.settings.mqtt_username!r} but does "
+                "not deliver its messages (the broker's ACL does not give it the hub's rights)"
+            )
+        else:
+            self.refusal = None
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.unsubscribe(name)
+
+    def _refused(self, detail: str) -> None:
+        if self.refusal != detail:
+            log.error("MQTT: %s; devices cannot be reached", detail)
+        self.refusal = detail
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -135,12 +193,14 @@ class HubMqtt:
                         await client.subscribe(BUS_TOPIC, qos=1)
                     self._client = client
                     self._connected.set()
+                    probe = asyncio.create_task(self._probe(client), name="hub-mqtt-probe")
                     backoff = 0.5
                     log.info("hub connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
                     try:
                         async for message in client.messages:
                             await self._take(message)
                     finally:
+                        probe.cancel()
                         await self._drain_received(client)
             except aiomqtt.MqttError as exc:
                 log.warning("MQTT connection lost (%s); retrying in %.1f s", exc, backoff)
@@ -186,6 +246,9 @@ class HubMqtt:
             log.warning("ignored a malformed relayed live message (%s)", exc)
 
     async def _receive(self, name: str, payload: bytes) -> None:
+        if name == self._probe_topic:
+            self._probe_echo.set()
+            return
         if name == BUS_TOPIC:
             await self._deliver_relayed(payload)
             return

@@ -32,7 +32,7 @@ class HubSettings(BaseSettings):
         default=True, description="connect to the broker (off only for API-only tests)"
     )
     mqtt_client_id: str | None = Field(
-        default=None, description="default: vakt-hub-<id of data_dir>, stable across restarts"
+        default=None, description="default: vakt-hub-<128 random bits>, made once in data_dir/mqtt-client-id"
     )
     mqtt_shared_group: str | None = Field(
         default=None,

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiomqtt
 
+from vakt.protocol.credentials import PROVE_COMMAND, device_proof
 from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, decode, encode
 from vakt.protocol.topics import Channel, parse_topic, topic
 
@@ -336,6 +337,9 @@ class DeviceClient:
         age = (datetime.now(UTC) - command.ts).total_seconds()
         if age > self._max_age:
             return Ack(id=command.id, ok=False, error=f"command expired ({age:.0f} s old)")
+        if command.name == PROVE_COMMAND and serial == self.serial:  # A2: the hub checks our code
+            nonce = str(command.args.get("nonce", ""))[:128]
+            return Ack(id=command.id, ok=True, result={"proof": device_proof(self._password, serial, nonce)})
         if self._handler is None:
             return Ack(id=command.id, ok=False, error=f"unknown command {command.name}")
         try:

@@ -30,6 +30,9 @@ class Device(Base):
     code_encrypted: Mapped[str] = mapped_column(String(255), default="")
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the device proved it holds the verification code it was added with (A2); None: not yet, and
+    # whoever proves the code takes the device over (issue 11).
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Share(Base):

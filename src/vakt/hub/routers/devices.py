@@ -1,24 +1,41 @@
-"""Devices (A2, A3, G4, G5): add by QR label, list with live state, rename, delete."""
+"""Devices (A2, A3, G4, G5): add by QR label, list with live state, rename, delete.
+
+Adding a gateway or camera checks its verification code with the device itself (vakt.hub.device_proof):
+a code the device disproves is a 422 and nothing is bound; an unproven claim yields to a proven one.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from vakt.hub.auth import CurrentUser
 from vakt.hub.broker_sync import BrokerSync
-from vakt.hub.db import DbSession
+from vakt.hub.db import DbSession, utcnow
+from vakt.hub.device_proof import (
+    PROVABLE_KINDS,
+    Proof,
+    device_is_trying,
+    proof_limiter,
+    proof_window,
+    prove_code,
+)
 from vakt.hub.devices import DeviceOut, device_out, kind_from_model
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access, visible_devices
 from vakt.hub.quotas import ensure_camera_room
-from vakt.protocol import DeviceKind, QrError, parse_qr
+from vakt.protocol import DeviceKind, DeviceLabel, QrError, parse_qr
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/devices", tags=["devices"])
+WRONG_CODE = "qr: the verification code does not match this device; check the code on its label"
 
 
 class DeviceAddIn(BaseModel):
@@ -54,7 +71,12 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
         label = parse_qr(body.qr)
     except QrError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"qr: {exc}") from None
-    kind = body.kind or kind_from_model(label.model)
+    model_kind = kind_from_model(label.model)
+    if body.kind is not None and model_kind is not None and body.kind is not model_kind:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"kind: model {label.model} is a {model_kind.value}"
+        )
+    kind = body.kind or model_kind
     if kind is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"kind: model {label.model!r} is unknown; give the kind"
@@ -75,7 +97,25 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "gateway_id: only a lock has a gateway")
     if kind is DeviceKind.CAMERA:
         await ensure_camera_room(session, request.app.state.settings, user.id)
-    box = request.app.state.broker_sync.box
+    limiter = proof_limiter(request.app)
+    if wait := await limiter.retry_after(session, label.serial, user.id):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many wrong verification codes for {label.serial}; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    existing = await session.scalar(select(Device).where(Device.serial == label.serial))
+    proof = await _check_code(request, session, label, kind, existing, user.id)
+    replaced: tuple[int, set[int]] | None = None
+    if existing is not None:  # an unproven claim in another account yields to the proven code
+        log.warning(
+            "device %s: unproven claim of account %d replaced by a proven add",
+            label.serial,
+            existing.owner_id,
+        )
+        replaced = (existing.id, await request.app.state.bus.audience(existing.id))
+        await session.delete(existing)
+        await session.flush()
     device = Device(
         serial=label.serial,
         kind=kind.value,
@@ -84,20 +124,77 @@ async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, ses
         owner_id=user.id,
         parent_id=parent.id if parent else None,
         state={},
-        code_encrypted=box.encrypt(label.code, label.serial),
+        code_encrypted=request.app.state.broker_sync.box.encrypt(label.code, label.serial),
+        verified_at=utcnow() if proof is Proof.PROVEN else None,
     )
     session.add(device)
     try:
         await session.commit()
     except IntegrityError:
         await session.rollback()
+        await _sync_broker(request, session)  # a claim registered for the proof goes again
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"device {label.serial} is already in an account; it must be deleted there first",
         ) from None
     await _sync_broker(request, session)
+    if replaced is not None:
+        old_id, audience = replaced
+        request.app.state.bus.invalidate(old_id)
+        await request.app.state.bus.publish(
+            {"type": "device.deleted", "device_id": old_id}, user_ids=audience
+        )
     request.app.state.mqtt.refresh_soon(label.serial, kind.value)
     return device_out(DeviceAccess(device, user, True, ALL_PERMISSIONS))
+
+
+async def _check_code(
+    request: Request,
+    session: DbSession,
+    label: DeviceLabel,
+    kind: DeviceKind,
+    existing: Device | None,
+    user_id: int,
+) -> Proof:
+    """Prove the code when the device can tell (A2, issue 11); raise 409/422 when the add must not go on.
+
+    A serial already bound is a 409 unless its claim is unproven, in another account, and this code is
+    proven now. A new gateway or camera is asked when the broker saw it try to log in lately; one that is
+    offline is bound unproven (vakt.hub.device_proof proves it when it comes online).
+    """
+    sync: BrokerSync = request.app.state.broker_sync
+    provable = kind.value in PROVABLE_KINDS and sync.enabled
+    taken = HTTPException(
+        status.HTTP_409_CONFLICT,
+        f"device {label.serial} is already in an account; it must be deleted there first",
+    )
+    if existing is not None and (
+        existing.verified_at is not None or existing.owner_id == user_id or not provable
+    ):
+        raise taken
+    if not provable or (existing is None and not device_is_trying(sync, label.serial)):
+        return Proof.SILENT
+    await sync.sync(session, claims={label.serial: label.code})
+    since = time.monotonic() + 0.5  # a login already on its way when the claim was registered is no verdict
+    proof = Proof.SILENT
+    try:
+        window = proof_window(request.app)
+        proof = await prove_code(request.app.state.mqtt, sync, label.serial, label.code, since, window)
+    finally:
+        if proof is not Proof.PROVEN:
+            await sync.sync(session)  # back to what the database says: nothing bound
+    if proof is Proof.PROVEN:
+        return proof
+    await proof_limiter(request.app).fail(session, label.serial, user_id)
+    if proof is Proof.WRONG_CODE:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, WRONG_CODE)
+    if existing is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"device {label.serial} is already in an account, where it has not proven its code; switch it "
+            "on and connect it, then add it again so that its code can be checked",
+        )
+    return proof
 
 
 @router.get("/{device_id}", response_model=DeviceOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from vakt import __version__
@@ -12,11 +12,18 @@ from vakt.hub.db import DbSession
 router = APIRouter(prefix="/api", tags=["health"])
 
 
+class BrokerHealth(BaseModel):
+    connected: bool
+    authorized: bool = Field(description="false: connected, but the broker refuses the hub's messages")
+    detail: str
+
+
 class Health(BaseModel):
     status: str
     version: str
     database: bool
-    mqtt: bool
+    mqtt: bool = Field(description="connected to the broker and let in as the hub")
+    broker: BrokerHealth
 
 
 @router.get("/health", response_model=Health)
@@ -26,5 +33,14 @@ async def health(request: Request, session: DbSession) -> Health:
         database = True
     except Exception:
         database = False
-    mqtt = bool(request.app.state.mqtt.connected)
-    return Health(status="ok" if database else "degraded", version=__version__, database=database, mqtt=mqtt)
+    hub_mqtt = request.app.state.mqtt
+    connected, authorized = bool(hub_mqtt.connected), bool(hub_mqtt.authorized)
+    detail = hub_mqtt.refusal or ("connected as the hub" if connected else "not connected to the broker")
+    broker = BrokerHealth(connected=connected, authorized=authorized, detail=detail)
+    return Health(
+        status="ok" if database else "degraded",
+        version=__version__,
+        database=database,
+        mqtt=connected and authorized,
+        broker=broker,
+    )
