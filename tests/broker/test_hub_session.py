@@ -37,6 +37,7 @@ def _settings(tmp_path: Path, port: int, **extra: Any) -> HubSettings:
         "mqtt_password": SecretStr(HUB_PASSWORD),
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
+        "open_registration": True,
     }
     return HubSettings(**(base | extra))
 

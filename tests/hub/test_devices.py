@@ -170,6 +170,7 @@ async def _embedded_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, BrokerAccoun
             mqtt_password=SecretStr(HUB_PASSWORD),
             argon2_time_cost=1,
             argon2_memory_kib=1024,
+            open_registration=True,
         )
         unused = Mosquitto(broker.port, tmp_path, tmp_path / "none.pid", tmp_path / "none.json")
         async with running_hub(settings, unused, broker_accounts=accounts) as hub:
