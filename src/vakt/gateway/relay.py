@@ -18,6 +18,7 @@ from typing import Any
 from vakt.gateway.commands import (
     CredentialAddArgs,
     CredentialDeleteArgs,
+    MemoryRestoreArgs,
     NoArgs,
     OperatingModeArgs,
     PanelInputArgs,
@@ -218,6 +219,14 @@ class LockRelay:
         )
         return {"index": index, "type": a.type}
 
+    def _restore_memory(self, args: dict[str, Any]) -> dict[str, Any]:
+        sealed = parse_args(MemoryRestoreArgs, args).sealed
+        try:
+            code = unseal(self._code, self.serial, sealed, "credential")
+        except SealedError as exc:
+            raise CommandError(f"door code not accepted: {exc}") from None
+        return {"index": self.firmware.restore_memory(code), "type": "code"}
+
     def _delete_credential(self, args: dict[str, Any]) -> dict[str, Any]:
         a = parse_args(CredentialDeleteArgs, args)
         self.firmware.delete_credential(CREDENTIAL_TYPES[a.type], a.index)
@@ -230,6 +239,7 @@ class LockRelay:
         "lock.volume": _volume,
         "lock.credential.add": _add_credential,
         "lock.credential.delete": _delete_credential,
+        "lock.memory.restore": _restore_memory,
     }
 
     # ---- state ---------------------------------------------------------------------------------
