@@ -231,21 +231,23 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-LogType = Literal["LockOperation", "LockOperationError", "DoorLockAlarm", "LockUserChange"]
-
-
 @router.get("/{device_id}/log", response_model=list[Operation])
 async def operations(
     access: HistoryAccess,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: AwareDatetime | None = None,
-    type: LogType | None = None,
+    type: Annotated[EventType | None, Query(description="one of the log's event types")] = None,
     source: Annotated[
         str | None, Query(max_length=32, description="Matter OperationSource, e.g. Keypad")
     ] = None,
 ) -> list[Operation]:
     """The operation log (A7): who, how, when; a shared user sees it from the share's start (A5)."""
+    if type is not None and type not in LOG_TYPES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the operation log holds {', '.join(LOG_TYPES)}; {type} is not one of them",
+        )
     types = (type,) if type else LOG_TYPES
     rows = await operation_log(session, access.device.id, access.history_since, limit, before, types, source)
     return list(rows)
@@ -504,12 +506,16 @@ async def volume(body: VolumeIn, access: SettingsAccess, request: Request) -> Co
 async def service(app: FastAPI) -> AsyncIterator[None]:
     """Reconcile credentials whenever a lock's retained state arrives; push lock changes live."""
     sessionmaker = app.state.sessionmaker
+    uses_seen: dict[int, dict[tuple[str, int], tuple[int, int | None]]] = {}
 
     async def on_state(device: Device, state: dict[str, Any]) -> None:
         if device.kind != "lock":
             return
+        uses = uses_of(state)  # a temporary code used at the door: its uses left changed (A7)
+        uses_changed = uses_seen.get(device.id, uses) != uses
+        uses_seen[device.id] = uses
         async with sessionmaker() as session:
-            if await reconcile(session, device, state):
+            if await reconcile(session, device, state) or uses_changed:
                 await app.state.bus.publish(
                     {"type": "lock.credentials", "device_id": device.id},
                     device.id,
