@@ -411,3 +411,39 @@ async def test_a7_temporary_code_outside_its_window_does_not_open(home: Home) ->
         assert (await eventually(refused))[0]["operation"] == "Unlock"
         log = (await c.get(f"/api/locks/{home.lock_id}/log", params={"type": "LockOperation"})).json()
         assert not [e for e in log if e["source"] == "Keypad"]
+
+
+async def test_lock_panel_front_panel_goes_back_and_reset_prompt_comes_while_held(home: Home) -> None:
+    """Issue 15 items 12 and 13 through the hub's panel route and the gateway's ticking (L10.1, L12.2)."""
+    url = f"/api/panels/{home.lock_id}"
+    async with home.hub.client(home.token) as c:
+
+        async def panel_state() -> dict[str, Any]:
+            return dict((await c.get(url)).json()["state"])
+
+        async def press(name: str, value: Any = None) -> dict[str, Any]:
+            r = await c.post(f"{url}/input", json={"input": name, "value": value})
+            assert r.status_code == 200, r.text
+            return dict(r.json()["result"])
+
+        await press("tamper", "on")
+        assert not (await press("touch"))["display"]["lit"]  # the keypad is dead without its panel
+        await press("replace_front_panel")
+        assert (await press("touch"))["display"]["lit"]
+        await eventually(lambda: _state_is(panel_state, front_panel_removed=False))
+        await press("reset_down")
+
+        async def pairing_while_held() -> bool:
+            s = await panel_state()
+            return bool(
+                s["pairing_mode"] and s["last_prompts"][-1] == "pairing" and s["display"]["text"] == "5"
+            )
+
+        await eventually(pairing_while_held, 10)  # no reset_up sent yet: the firmware's timer did it
+        assert not (await press("reset_up"))["prompts"]  # releasing does not announce it twice
+        assert "pairing_ended" in (await press("key", "*"))["prompts"]
+
+
+async def _state_is(read: Callable[[], Awaitable[dict[str, Any]]], **expected: Any) -> bool:
+    state = await read()
+    return all(state.get(k) == v for k, v in expected.items())

@@ -220,6 +220,8 @@ class PanelLock(LockCore):
     def remove_front_panel(self) -> Output:
         self._begin()
         self.front_panel_removed = True
+        self.menu = None  # the keypad is disconnected: dark, and an open menu is gone with it
+        self.sleep()
         if self.powered:
             self.tamper_until = self.now + self.memory.settings.tamper_alarm_time
             self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.FrontEsceutcheonRemoved))
