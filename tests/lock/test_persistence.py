@@ -275,6 +275,16 @@ def test_L14_1_old_store_with_the_key_inside_is_migrated_on_first_load(tmp_path:
     assert press(lock, CODE + "#").motor == MotorState.UNLOCKED  # the old hashes still match
 
 
+def test_L14_1_damaged_key_file_keeps_the_lock_locked_until_reset(tmp_path: Path) -> None:
+    path = tmp_path / "lock.json"
+    _two_generations(path)
+    (tmp_path / "lock.key").write_text("not a key")
+    lock = Lock(ManualClock(), FileStore(path))
+    assert lock.state().memory_damaged and "secure element" in lock.state().memory_damaged
+    wake(lock)
+    assert press(lock, "3571#").prompts == [Prompt.MEMORY_DAMAGED]
+
+
 def test_L12_1_factory_reset_draws_a_new_key(tmp_path: Path) -> None:
     path = tmp_path / "lock.json"
     clock = ManualClock()

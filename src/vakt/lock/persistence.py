@@ -26,7 +26,12 @@ from typing import Protocol
 from pydantic import BaseModel, Field, ValidationError
 
 from vakt.lock.credentials import CredentialStore
-from vakt.lock.secure_element import FileSecureElement, InMemorySecureElement, SecureElement
+from vakt.lock.secure_element import (
+    FileSecureElement,
+    InMemorySecureElement,
+    SecureElement,
+    SecureElementError,
+)
 from vakt.lock.types import LockSettings, OperatingMode
 
 log = logging.getLogger(__name__)
@@ -259,7 +264,8 @@ def boot(store: MemoryStore) -> Boot:
     """Load the memory, move a key left in an old store into the secure element, bind hashing to it."""
     try:
         memory = store.load()
-    except MemoryLostError as exc:
+        key_present = store.secure_element.has_key()
+    except (MemoryLostError, SecureElementError) as exc:
         log.error("lock memory unreadable; the lock stays locked until a factory reset or a restore: %s", exc)
         placeholder = LockMemory(paired=True)  # the gateway's pairing stays, so the app can restore it
         placeholder.credentials.bind(store.secure_element)
@@ -270,9 +276,13 @@ def boot(store: MemoryStore) -> Boot:
     memory.credentials.bind(store.secure_element)
     legacy = memory.credentials.legacy_secret
     if legacy is not None:
-        if not store.secure_element.has_key():
+        if not key_present:
             store.secure_element.adopt_key(legacy)
         memory.credentials.legacy_secret = None
+    elif not key_present and any(c.secret_hash for c in memory.credentials.items):
+        log.error(
+            "the secure element has no key: stored door codes and cards no longer match; add them again"
+        )
     if fresh or legacy is not None or (isinstance(store, FileStore) and store.path.exists()):
         _try_save(store, memory)  # first boot, or migration: the key leaves the store now
     recovered = store.fallback if isinstance(store, FileStore) else None

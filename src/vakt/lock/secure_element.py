@@ -87,6 +87,8 @@ class FileSecureElement:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._key: bytes | None = None
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._tmp.unlink(missing_ok=True)  # a key write cut short by power loss: never committed
 
     def _load(self) -> bytes | None:
         if self._key is not None:
@@ -109,7 +111,7 @@ class FileSecureElement:
 
     def _write(self, key: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp = self._tmp
         # O_EXCL after a stale unlink: the key is never written into a file someone else opened first.
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
