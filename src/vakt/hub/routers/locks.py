@@ -100,10 +100,13 @@ class CredentialOut(BaseModel):
     created_at: datetime
 
 
-def _credential_out(row: LockCredential, state: dict[str, Any]) -> CredentialOut:
+def _credential_out(
+    row: LockCredential, uses: dict[tuple[str, int], tuple[int, int | None]]
+) -> CredentialOut:
+    """A row as the API shows it, with the uses the lock counted (``uses_of`` its state)."""
     out = CredentialOut.model_validate(row)
     out.administrator = row.user_type == UserType.ProgrammingUser
-    counted = uses_of(state).get((row.kind, row.number)) if row.number is not None else None
+    counted = uses.get((row.kind, row.number)) if row.number is not None else None
     if counted is not None:
         out.uses, out.uses_left = counted
     elif row.max_uses is not None:
@@ -280,8 +283,8 @@ async def list_credentials(access: SettingsAccess, session: DbSession) -> list[C
     rows = await session.scalars(
         select(LockCredential).where(LockCredential.device_id == access.device.id).order_by(LockCredential.id)
     )
-    state = access.device.state or {}
-    return [_credential_out(row, state) for row in rows.all()]
+    uses = uses_of(access.device.state or {})
+    return [_credential_out(row, uses) for row in rows.all()]
 
 
 def _add_args(body: CredentialIn, device: Device, code: str) -> dict[str, Any]:
@@ -363,7 +366,7 @@ async def add_credential(
         device.serial,
         access.user.id,
     )
-    return _credential_out(row, device.state or {})
+    return _credential_out(row, uses_of(device.state or {}))
 
 
 async def _credential(access: DeviceAccess, credential_id: int, session: DbSession) -> LockCredential:
@@ -380,7 +383,7 @@ async def rename_credential(
     row = await _credential(access, credential_id, session)
     row.user_name = body.user_name
     await session.commit()
-    return _credential_out(row, access.device.state or {})
+    return _credential_out(row, uses_of(access.device.state or {}))
 
 
 @router.delete("/{device_id}/credentials/{credential_id}", status_code=status.HTTP_204_NO_CONTENT)
