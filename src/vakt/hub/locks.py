@@ -73,14 +73,6 @@ def uses_of(state: dict[str, Any]) -> dict[tuple[str, int], tuple[int, int | Non
     return found
 
 
-def has_administrator(state: dict[str, Any]) -> bool | None:
-    """Whether the lock reports an administrator (L2.3); None when its state lists no credentials."""
-    reported = reported_credentials(state)
-    if reported is None:
-        return None
-    return any(item.get("user_type") == UserType.ProgrammingUser for item in reported.values())
-
-
 async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]) -> bool:
     """Bring the hub's credential rows in line with what the lock reports; True when something changed."""
     reported = reported_credentials(state)

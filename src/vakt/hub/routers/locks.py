@@ -25,7 +25,6 @@ from vakt.hub.locks import (
     OPERATION_TYPES,
     REMOTE_COMMAND,
     Operation,
-    has_administrator,
     operation_log,
     reconcile,
     uses_of,
@@ -313,7 +312,6 @@ async def add_credential(
     the keypad (L2.3): someone can always open the menu. The lock refuses a temporary code then.
     """
     device = access.device
-    first_admin = has_administrator(device.state or {}) is False
     code = request.app.state.broker_sync.box.decrypt(device.code_encrypted, device.serial)
     args = _add_args(body, device, code)
     row = LockCredential(
@@ -356,8 +354,9 @@ async def add_credential(
         await session.flush()
     row.number = number if isinstance(number, int) else None
     row.sync_state = SyncState.SYNCED.value if row.number is not None else SyncState.OUT_OF_SYNC.value
-    if first_admin:
-        row.user_type = UserType.ProgrammingUser.value  # the lock's rule (L2.3); its state confirms it
+    user_type = ack.result.get("user_type")
+    if isinstance(user_type, str):
+        row.user_type = user_type[:32]  # the lock decides: the first credential is an administrator (L2.3)
     await session.commit()
     log.info(
         "credential %s %s provisioned on lock %s by user %d",
