@@ -91,3 +91,21 @@ async def test_a7_reconcile_follows_the_lock_adopts_names_and_imports_keypad_cre
         assert await reconcile(s, device, {"kind": "lock", "credentials": []}) is True  # initialized (L7)
         names = [r.user_name for r in await s.scalars(select(LockCredential))]
     assert names == ["Eve"]
+
+
+def test_damaged_lock_memory_is_notified_in_words_from_the_lock_enums() -> None:
+    """Issue 10 item 3 / issue 15 item 17: the owner hears of a damaged memory, in words, not enum names."""
+    from vakt.hub.alerts.device_alerts import event_kind, event_title
+    from vakt.hub.models.alerts import NotificationKind
+    from vakt.lock import AlarmCode, EventType
+    from vakt.protocol import Event
+
+    damaged = Event(source="VL1", type=EventType.DoorLockAlarm, data={"alarm_code": AlarmCode.MemoryDamaged})
+    kind = event_kind(damaged)
+    assert kind == NotificationKind.JAMMED and "memory damaged" in event_title(damaged, kind).lower()
+    ended = Event(
+        source="VL1", type=EventType.DoorLockAlarm, data={"alarm_code": "MemoryDamaged", "active": False}
+    )
+    assert event_kind(ended) is None
+    unknown = Event(source="VL1", type=EventType.DoorLockAlarm, data={"alarm_code": "SomethingNew"})
+    assert event_kind(unknown) is None
