@@ -165,6 +165,7 @@ def test_L14_3_no_readable_copy_stays_locked_and_refuses_the_menu(tmp_path: Path
     assert out.motor == MotorState.LOCKED and Prompt.MEMORY_DAMAGED in out.prompts
     with pytest.raises(RemoteError, match="memory is damaged"):
         lock.add_credential(CredentialType.PIN, "777777")
+    assert Prompt.MEMORY_DAMAGED in lock.hold_reset(3).prompts and not lock.state().pairing_mode
     assert lock.turn_key().motor == MotorState.UNLOCKED  # the mechanical key still works (L8.1)
     lock.turn_key()
     # A power cycle does not forget that the memory is damaged (nothing was written over it).

@@ -470,6 +470,9 @@ class LockCore:
     def enter_pairing(self, ts: float) -> None:
         """L12.2: the voice prompt, the digit 5 blinking; the gateway can add the lock now."""
         self.touched()
+        if self.memory_lost:  # a pairing could not be stored; the gateway keeps the one it has
+            self.say(Prompt.MEMORY_DAMAGED)
+            return
         self.menu = None
         self.pairing = True
         self.show("5", blinking=True)
