@@ -328,7 +328,14 @@ def test_L14_3_full_disk_undoes_the_change_and_says_so() -> None:
     store.full = False
     assert add_code(lock, NEWER_CODE).display.text == "2"
     assert lock.state().storage_error is None
-    assert Lock(clock, store).state().counts[CredentialType.PIN] == 2
+    press(lock, "*")
+    clock.advance(11)
+    wake(lock)
+    assert press(lock, CODE + "#").motor == MotorState.UNLOCKED  # still hashed with the lock's key
+    again = Lock(clock, store)
+    assert again.state().counts[CredentialType.PIN] == 2
+    wake(again)
+    assert press(again, NEWER_CODE + "#").motor == MotorState.UNLOCKED
 
 
 def test_L10_3_full_disk_never_cancels_a_lockout() -> None:

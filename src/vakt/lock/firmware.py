@@ -226,7 +226,10 @@ class LockCore:
     def rollback(self, exc: StorageFault) -> Output:
         """Undo an input whose change could not be stored: memory back to what flash holds, a clear prompt."""
         try:
-            self.memory = self.store.load() or self.memory
+            stored = self.store.load()
+            if stored is not None:
+                stored.credentials.bind(self.store.secure_element)  # hashes keep the lock's key
+                self.memory = stored
         except CorruptStateError:
             log.exception("lock memory unreadable during rollback")
         self._out.events.clear()
