@@ -20,6 +20,7 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,7 +44,7 @@ CODE = "123456"
 NEWER_CODE = "654321"
 
 
-def _writer(path: str, start: int) -> None:
+def _writer(path: str, start: int, writing: Any) -> None:
     """Child process: rewrite the memory as fast as it can, each version one larger."""
     store = FileStore(path)
     memory = LockMemory()
@@ -56,6 +57,7 @@ def _writer(path: str, start: int) -> None:
         n += 1
         memory.failed_attempts = n
         store.save(memory)
+        writing.set()
 
 
 def test_L14_3_kill_9_mid_write_leaves_a_good_copy(tmp_path: Path) -> None:
@@ -65,9 +67,11 @@ def test_L14_3_kill_9_mid_write_leaves_a_good_copy(tmp_path: Path) -> None:
     last = 0
     torn = 0
     for _ in range(30):
-        proc = ctx.Process(target=_writer, args=(str(path), last))
+        writing = ctx.Event()
+        proc = ctx.Process(target=_writer, args=(str(path), last, writing))
         proc.start()
-        time.sleep(rng.uniform(0.005, 0.05))
+        assert writing.wait(30), "the writer never completed a write"  # a loaded machine starts slowly
+        time.sleep(rng.uniform(0.0, 0.03))
         assert proc.pid is not None
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
@@ -137,7 +141,7 @@ def test_L14_3_older_copy_damaged_loads_the_newest(tmp_path: Path) -> None:
     assert all(read_copy(slot) for slot in FileStore(path).slots)
 
 
-@pytest.mark.parametrize("damage", ["both corrupt", "both zeroed", "only copy truncated"])
+@pytest.mark.parametrize("damage", ["both corrupt", "both zeroed", "only copy truncated", "both erased"])
 def test_L14_3_no_readable_copy_stays_locked_and_refuses_the_menu(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "lock.json"
     _two_generations(path)
@@ -148,6 +152,9 @@ def test_L14_3_no_readable_copy_stays_locked_and_refuses_the_menu(tmp_path: Path
     elif damage == "both zeroed":
         a.write_bytes(bytes(a.stat().st_size))
         b.write_bytes(bytes(b.stat().st_size))
+    elif damage == "both erased":  # flash wiped, the secure element's key still there: not factory-new
+        a.unlink()
+        b.unlink()
     else:
         b.unlink()
         a.write_bytes(a.read_bytes()[:100])

@@ -142,6 +142,8 @@ class FileStore:
             reasons = "; ".join(reason for _, reason in damaged)
             raise MemoryLostError(f"no copy of the lock memory can be read ({reasons})")
         if not self.path.exists():
+            if self.secure_element.has_key():  # a key without a memory: erased, not factory-new
+                raise MemoryLostError("the lock memory copies are gone but its secure element holds a key")
             return None  # factory-new: nothing was ever stored
         try:  # a store from before A/B copies: one plain JSON file
             text = self.path.read_text(encoding="utf-8")
@@ -170,10 +172,6 @@ class FileStore:
             if best is None or copy.generation > best[1]:
                 best = (slot, copy.generation)
         return best
-
-    def move_aside(self) -> Path:
-        """Keep the old single file for inspection under a new name; returns that name."""
-        return move_aside(self.path)
 
 
 def encode_copy(memory: LockMemory, generation: int) -> bytes:
