@@ -159,6 +159,43 @@ def test_a7_remote_unlock_needs_the_pin(owner: Any, system: System) -> None:
     page.wait_for_selector("#lock-log .log-entry[data-source=Remote]")
 
 
+def test_lock_words_front_panel_back_and_temporary_code_used_up(owner: Any, system: System) -> None:
+    """Issue 15 items 9, 12, 17: a temporary code's uses go down to "used up", the front panel goes back
+    on from the panel, and the app shows words, not Matter enum names."""
+    if "Front door" not in system.ids:
+        pytest.skip("the gateway emulator did not start, so there is no lock")
+    page = owner
+    lock = system.ids["Front door"]
+    page.goto(f"{system.url}/devices/{lock}")
+    page.click("[data-tab=credentials]")
+    page.click("#add-temporary")
+    page.fill("#cred-name", "Plumber")
+    page.fill("#new-code", "24682468")
+    page.fill("dialog input[name=max_uses]", "1")
+    page.click("dialog button[type=submit]")
+    plumber = "#credential-list .cred:has-text('Plumber') .uses-left"
+    page.wait_for_selector(f"{plumber}:has-text('1 use left')")
+
+    page.goto(f"{system.url}/devices/{lock}/panel")
+    page.click("#lock-display")
+    page.wait_for_selector("#keypad.awake")
+    for key in "24682468":
+        page.click(f"#keypad [data-key='{key}']")
+    with page.expect_response(lambda r: "/input" in r.url and '"#"' in (r.request.post_data or "")):
+        page.click("#keypad [data-key='#']")
+    page.click("#tamper")  # L10.1: the front panel forced off ...
+    page.wait_for_selector("#tamper:has-text('Put front panel back')")
+    page.click("#tamper")  # ... and put back (item 12)
+    page.wait_for_selector("#tamper:has-text('Remove front panel')")
+
+    page.goto(f"{system.url}/devices/{lock}")
+    page.wait_for_selector("#lock-alarms:has-text('Front panel removed')")  # the minute of alarm (L10.1)
+    page.wait_for_selector("#lock-log .log-entry:has-text('Front panel removed')")
+    assert "Esceutcheon" not in page.inner_text("body")
+    page.click("[data-tab=credentials]")
+    page.wait_for_selector(f"{plumber}:has-text('used up')")
+
+
 def test_a5_shared_user_lacks_permissions(browser: Any, owner: Any, system: System) -> None:
     """A5: a user the camera is shared with (live view only) cannot talk, change settings or see the lock."""
     camera = system.ids["Front yard"]

@@ -111,13 +111,11 @@ async def test_remote_unlock_is_acknowledged_applied_and_logged(gateway: Gateway
 
 async def test_l14_1_sealed_door_code_provisioned_and_opens_door(gateway: Gateway, hub: TestHub) -> None:
     sealed = seal(DEVICES[LK], LK, "20481632")
-    ack = await hub.command(
-        LK, "lock.credential.add", {"type": "code", "sealed": sealed, "name": "cleaner", "max_uses": 3}
-    )
-    assert ack.ok and ack.result == {"index": 1, "type": "code"}
+    ack = await hub.command(LK, "lock.credential.add", {"type": "code", "sealed": sealed, "name": "owner"})
+    assert ack.ok and ack.result == {"index": 1, "type": "code", "user_type": "ProgrammingUser"}  # L2.3
     await hub.wait_for(lambda: [c["index"] for c in hub.states[LK]["credentials"]] == [1])
     listed = hub.states[LK]["credentials"][0]
-    assert listed["name"] == "cleaner" and "20481632" not in str(hub.states[LK])
+    assert listed["name"] == "owner" and "20481632" not in str(hub.states[LK])
     assert (await hub.command(LK, "panel.input", {"input": "touch"})).ok
     typed = await hub.command(LK, "panel.input", {"input": "keys", "value": "9920481632#"})  # L8.2
     assert typed.ok and typed.result["motor"] == "unlocked"

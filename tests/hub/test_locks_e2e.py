@@ -138,15 +138,24 @@ async def test_a7_provisioned_code_synced_used_at_keypad_logged_with_name_and_pu
     assert DOOR_CODE.encode() not in (hub.app.state.settings.data_dir / "vakt.db").read_bytes()
 
 
-async def test_a7_delete_and_temporary_codes_and_refusals(home: Home) -> None:
+async def test_a7_first_app_code_is_administrator_temporary_codes_count_down_and_refusals(home: Home) -> None:
+    """Issue 15 items 9 and 11: the first credential from the app opens the menu (L2.3); a temporary
+    code's uses left go down to 0 as the lock counts them."""
     url = f"/api/locks/{home.lock_id}/credentials"
     async with home.hub.client(home.token) as c:
+        early = await c.post(
+            url, json={"credential_type": "PIN", "name": "Cleaner", "secret": "5551234", "max_uses": 2}
+        )
+        assert early.status_code == 409 and "no administrator yet" in early.json()["detail"]
+        owner = await c.post(url, json={"kind": "code", "user_name": "Owner", "code": "80808080"})
+        assert owner.status_code == 201, owner.text
+        assert owner.json()["administrator"] is True and owner.json()["user_type"] == "ProgrammingUser"
         temp = await c.post(
-            url,
-            json={"credential_type": "PIN", "name": "Cleaner", "secret": "5551234", "max_uses": 2},
+            url, json={"credential_type": "PIN", "name": "Cleaner", "secret": "5551234", "max_uses": 2}
         )
         assert temp.status_code == 201, temp.text
         assert temp.json()["max_uses"] == 2 and temp.json()["user_type"] == "DisposableUser"
+        assert temp.json()["uses_left"] == 2 and temp.json()["administrator"] is False
         duplicate = await c.post(url, json={"kind": "code", "user_name": "Again", "code": "5551234"})
         assert duplicate.status_code == 409 and "refused" in duplicate.json()["detail"]
         bad = await c.post(url, json={"kind": "code", "user_name": "Short", "code": "123"})
@@ -162,15 +171,106 @@ async def test_a7_delete_and_temporary_codes_and_refusals(home: Home) -> None:
         )
 
     await eventually(card_gone)
-    lock_view = home.gateway.locks[home.lock.serial].state()["credentials"]
-    assert any(c["max_uses"] == 2 for c in lock_view)  # the lock enforces the number of uses itself
+    owner_on_lock = home.gateway.locks[home.lock.serial].state()["credentials"][0]
+    assert owner_on_lock["name"] == "Owner" and owner_on_lock["user_type"] == "ProgrammingUser"
+
+    def uses_left_is(expected: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            rows = [r for r in await _credentials(home) if r["user_name"] == "Cleaner"]
+            return bool(rows and rows[0]["uses_left"] == expected)
+
+        return check
+
+    for left in (1, 0):
+        await home.keypad("5551234#")
+        await eventually(uses_left_is(left))
+    await home.keypad("5551234#")  # used up: refused by the lock itself
+    assert home.gateway.locks[home.lock.serial].firmware.state().last_prompts[-1] == "not_valid_now"
+
+
+async def test_a7_hub_follows_delete_clear_and_initialize_at_the_keypad(home: Home) -> None:
+    """Issue 15 item 10: no stale "Out of sync" rows, no UNIQUE 500 and no stale row flipping to Synced
+    after the lock's own changes (L6.1, L6.3, L7.1)."""
+    url = f"/api/locks/{home.lock_id}/credentials"
+    await home.keypad("3571#12#135790#135790#*")  # administrator code 1, enrolled at the keypad
+    async with home.hub.client(home.token) as c:
+        for body in (
+            {"kind": "code", "user_name": "Alice", "code": "246813"},
+            {"kind": "code", "user_name": "Dan", "code": "864200"},
+            {"kind": "card", "user_name": "Bob", "card_uid": "04A1B2C3"},
+        ):
+            assert (await c.post(url, json=body)).status_code == 201
+
+        async def rows_are(*expected: tuple[str, int, str]) -> bool:
+            rows = await _credentials(home)
+            return sorted((r["kind"], r["number"], r["sync_state"]) for r in rows) == sorted(expected)
+
+        await eventually(
+            lambda: rows_are(
+                ("code", 1, "synced"), ("code", 2, "synced"), ("code", 3, "synced"), ("card", 1, "synced")
+            )
+        )
+        await home.keypad("3571#135790#22#2##*")  # delete code 2 at the keypad (L6.1)
+        await eventually(
+            lambda: rows_are(("code", 1, "synced"), ("code", 3, "synced"), ("card", 1, "synced"))
+        )
+        await home.keypad("3571#135790#33##*")  # clear all cards (L6.3)
+        await eventually(lambda: rows_are(("code", 1, "synced"), ("code", 3, "synced")))
+        await home.keypad("3571#135790#3570##*")  # initialize (L7.1)
+        await eventually(lambda: rows_are())
+        again = await c.post(url, json={"kind": "code", "user_name": "Carol", "code": "97531864"})
+        assert again.status_code == 201, again.text  # not a UNIQUE-constraint 500
+        assert again.json()["number"] == 1 and again.json()["administrator"] is True  # L2.3, item 11
+        await eventually(lambda: rows_are(("code", 1, "synced")))
+        await asyncio.sleep(0.5)  # a few more states: nothing stale comes back
+        assert [r["user_name"] for r in await _credentials(home)] == ["Carol"]
+
+
+async def test_memory_damaged_lock_stays_locked_and_is_restored_from_the_app(home: Home) -> None:
+    """Issue 10 item 3: a lock whose memory copies are both damaged reports it, opens for nobody, and
+    the owner restores it from the app with a new administrator code."""
+    base = f"/api/locks/{home.lock_id}"
+    await home.keypad("3571#12#135790#135790#*")
+    config = home.gateway.config
+    await home.gateway.stop()
+    folder = config.data_dir / f"lock-{home.lock.serial}"
+    for slot in ("memory.a.json", "memory.b.json"):
+        if (folder / slot).exists():
+            (folder / slot).write_bytes(b"\x00" * 512)
+    async with Gateway(config) as gw, home.hub.client(home.token) as c:
+        home.gateway = gw
+
+        async def damaged() -> dict[str, Any] | None:
+            row = (await c.get(base)).json()
+            return row if row["online"] and row["memory_damaged"] else None
+
+        row = await eventually(damaged, 15)
+        assert "MemoryDamaged" in row["alarms"] and row["lock_state"] == "locked"
+        await home.keypad("135790#")
+        refused = gw.locks[home.lock.serial].firmware.state()
+        assert refused.motor == "locked" and refused.last_prompts[-1] == "memory_damaged"
+        r = await c.post(f"{base}/restore", json={"admin_code": "11223344", "user_name": "Owner"})
+        assert r.status_code == 201, r.text
+        assert r.json()["administrator"] is True and r.json()["number"] == 1
+
+        async def healthy() -> bool:
+            row = (await c.get(base)).json()
+            rows = await _credentials(home)
+            return row["memory_damaged"] is None and [x["user_name"] for x in rows] == ["Owner"]
+
+        await eventually(healthy)
+        await home.keypad("11223344#")
+        assert gw.locks[home.lock.serial].firmware.state().motor == "unlocked"
+        r = await c.post(f"{base}/restore", json={"admin_code": "11223344", "user_name": "Owner"})
+        assert r.status_code == 409 and "readable" in r.json()["detail"]
 
 
 async def test_a7_remote_unlock_needs_pin_and_is_rate_limited(home: Home) -> None:
     base = f"/api/locks/{home.lock_id}"
     async with home.hub.client(home.token) as c:
         r = await c.post(f"{base}/unlock", json={"pin": "1234"})
-        assert r.status_code == 409 and "PIN" in r.json()["detail"]
+        assert r.status_code == 409 and "Account > Remote unlock PIN" in r.json()["detail"]  # issue 15 #17
+        assert "/api/" not in r.json()["detail"]
         r = await c.put("/api/auth/unlock-pin", json={"password": "correct horse battery", "pin": "4321"})
         assert r.status_code == 204
         r = await c.post(f"{base}/unlock", json={"pin": "1111"})
@@ -294,7 +394,7 @@ async def test_a7_temporary_code_outside_its_window_does_not_open(home: Home) ->
         "valid_until": (start + timedelta(hours=4)).isoformat(),
     }
     async with home.hub.client(home.token) as c:
-        await home.keypad("3571#12#135790#135790#*")  # leave initial mode first (L2.1)
+        await home.keypad("3571#12#135790#135790#*")  # an administrator first (L2.3)
         r = await c.post(f"/api/locks/{home.lock_id}/credentials", json=body)
         assert r.status_code == 201 and r.json()["user_type"] == "ExpiringUser", r.text
         lock_view = home.gateway.locks[home.lock.serial].state()["credentials"]
@@ -311,3 +411,39 @@ async def test_a7_temporary_code_outside_its_window_does_not_open(home: Home) ->
         assert (await eventually(refused))[0]["operation"] == "Unlock"
         log = (await c.get(f"/api/locks/{home.lock_id}/log", params={"type": "LockOperation"})).json()
         assert not [e for e in log if e["source"] == "Keypad"]
+
+
+async def test_lock_panel_front_panel_goes_back_and_reset_prompt_comes_while_held(home: Home) -> None:
+    """Issue 15 items 12 and 13 through the hub's panel route and the gateway's ticking (L10.1, L12.2)."""
+    url = f"/api/panels/{home.lock_id}"
+    async with home.hub.client(home.token) as c:
+
+        async def panel_state() -> dict[str, Any]:
+            return dict((await c.get(url)).json()["state"])
+
+        async def press(name: str, value: Any = None) -> dict[str, Any]:
+            r = await c.post(f"{url}/input", json={"input": name, "value": value})
+            assert r.status_code == 200, r.text
+            return dict(r.json()["result"])
+
+        await press("tamper", "on")
+        assert not (await press("touch"))["display"]["lit"]  # the keypad is dead without its panel
+        await press("replace_front_panel")
+        assert (await press("touch"))["display"]["lit"]
+        await eventually(lambda: _state_is(panel_state, front_panel_removed=False))
+        await press("reset_down")
+
+        async def pairing_while_held() -> bool:
+            s = await panel_state()
+            return bool(
+                s["pairing_mode"] and s["last_prompts"][-1] == "pairing" and s["display"]["text"] == "5"
+            )
+
+        await eventually(pairing_while_held, 10)  # no reset_up sent yet: the firmware's timer did it
+        assert not (await press("reset_up"))["prompts"]  # releasing does not announce it twice
+        assert "pairing_ended" in (await press("key", "*"))["prompts"]
+
+
+async def _state_is(read: Callable[[], Awaitable[dict[str, Any]]], **expected: Any) -> bool:
+    state = await read()
+    return all(state.get(k) == v for k, v in expected.items())

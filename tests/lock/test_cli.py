@@ -54,14 +54,16 @@ def test_vakt_lock_runs_piped_commands_and_persists(tmp_path: Path) -> None:
     assert "pairing" in out and "keypad 5 (blinking)" in out
     assert "ding-dong" in out and "low_battery" in out
     assert "unknown command 'nonsense'" in out and "expected a number" in out
-    assert "123456" not in state.read_text()
+    assert "123456" not in (tmp_path / "lock.a.json").read_text() + (tmp_path / "lock.b.json").read_text()
     again = _run(state, "touch\n123456#\nquit\n")  # a new process finds the code in the state file
     assert "voice: unlocked" in again
 
 
-def test_vakt_lock_with_a_garbage_state_file_starts_fresh(tmp_path: Path) -> None:
+def test_vakt_lock_with_a_garbage_state_file_stays_locked(tmp_path: Path) -> None:
+    """Issue 10 item 3: an unreadable memory is not a factory-new lock; the menu stays shut."""
     state = tmp_path / "lock.json"
     state.write_text("{ not json")
-    out = _run(state, "state\n")
-    assert "state file was unreadable" in out and '"initial_mode": true' in out
-    assert (tmp_path / "lock.json.corrupt-1").exists()
+    out = _run(state, "touch\n3571#\nstate\n")
+    assert "memory cannot be read" in out and '"initial_mode": false' in out
+    assert "memory_damaged" in out and "voice: memory_damaged" in out
+    assert state.read_text() == "{ not json"  # left in place for inspection

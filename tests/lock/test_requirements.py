@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.lock.conftest import (
     ALICE,
     BOB,
@@ -28,6 +30,7 @@ from vakt.lock import (
     OperatingMode,
     OperationSource,
     Prompt,
+    RemoteError,
     UserType,
     Volume,
 )
@@ -466,6 +469,22 @@ def test_L10_1_tamper_alarm_for_one_minute(lock: Lock, clock: ManualClock) -> No
     assert not lock.tick().alarms
 
 
+def test_L10_1_front_panel_put_back_brings_the_keypad_back(lock: Lock, clock: ManualClock) -> None:
+    """Issue 15 item 12: the inverse of removing the front panel, as a named input too."""
+    from vakt.lock.inputs import apply_input
+
+    open_menu(lock)
+    add_code(lock, "123456")
+    leave_menu_and_sleep(lock, clock)
+    apply_input(lock, "tamper", "on")
+    assert not lock.touch_keypad().display.lit  # the keypad is dead while the panel is off
+    out = apply_input(lock, "replace_front_panel")
+    assert not out.prompts and not lock.state().front_panel_removed
+    assert AlarmCode.FrontEsceutcheonRemoved in out.alarms  # the minute of alarm still runs (L10.1)
+    wake(lock)
+    assert press(lock, "123456#").motor == MotorState.UNLOCKED
+
+
 def test_L10_2_five_failures_lock_out_for_three_minutes(lock: Lock, clock: ManualClock) -> None:
     open_menu(lock)
     add_code(lock, "123456")
@@ -587,7 +606,7 @@ def test_L12_1_factory_reset_procedure_clears_users_settings_pairing(lock: Lock,
     add_code(lock, "123456")
     press(lock, "42#")
     leave_menu_and_sleep(lock, clock)
-    secret = lock.credential_store.secret
+    hashed = lock.credential_store.keyed_hash("123456")
     lock.remove_batteries()
     lock.press_reset()
     lock.insert_batteries()
@@ -601,7 +620,28 @@ def test_L12_1_factory_reset_procedure_clears_users_settings_pairing(lock: Lock,
     )
     state = lock.state()
     assert state.initial_mode and not state.paired and state.volume == Volume.HIGH
-    assert lock.credential_store.secret != secret
+    assert lock.credential_store.keyed_hash("123456") != hashed  # a new per-lock key
+
+
+def test_L12_2_prompt_and_blinking_5_come_while_reset_is_still_held(lock: Lock, clock: ManualClock) -> None:
+    """Issue 15 item 13: a timer on the injected clock, not the release, brings the pairing prompt."""
+    lock.press_reset()
+    clock.advance(2.9)
+    assert not lock.tick().prompts and not lock.state().pairing_mode
+    clock.advance(0.2)
+    out = lock.tick()  # still held
+    assert out.prompts == [Prompt.PAIRING] and out.display.text == "5" and out.display.blinking
+    assert [e.type for e in out.events] == ["PairingMode"] and out.events[0].ts == pytest.approx(
+        clock.now() - 0.1
+    )
+    clock.advance(2)
+    out = lock.release_reset()  # releasing later does not announce it twice
+    assert not out.prompts and lock.state().pairing_mode
+    assert lock.complete_pairing()
+    lock.press_reset()  # a second hold works the same way
+    clock.advance(3)
+    assert has(lock.tick(), Prompt.PAIRING)
+    lock.release_reset()
 
 
 def test_L12_2_pairing_hold_reset_3s_digit_5_blinks_star_leaves(lock: Lock) -> None:
@@ -712,6 +752,7 @@ def test_L15_3_matcher_separates_genuine_from_impostors_quickly() -> None:
 def test_L2_3_A7_temporary_code_window_and_max_uses(lock: Lock, clock: ManualClock) -> None:
     """Temporary codes (home.md A7): valid only inside their window and for max_uses unlocks."""
     now = clock.now()
+    lock.add_credential(CredentialType.CODE, "99887766", name="owner")  # the administrator (L2.3)
     lock.add_credential(
         CredentialType.CODE, "555111", valid_from=now + 60, valid_until=now + 3600, name="guest"
     )
@@ -735,3 +776,18 @@ def test_L2_3_A7_temporary_code_window_and_max_uses(lock: Lock, clock: ManualClo
     assert lock.state().failed_attempts == 0  # genuine but expired codes do not count to lockout
     listed = {c.name: c for c in lock.credentials()}
     assert listed["plumber"].uses == 2 and listed["guest"].valid_until == now + 3600
+    assert listed["plumber"].uses_left == 0 and listed["guest"].uses_left is None  # issue 15 item 9
+
+
+def test_L2_3_first_credential_from_the_app_becomes_the_administrator(lock: Lock, clock: ManualClock) -> None:
+    """Issue 15 item 11: a lock provisioned only from the app can still open its menu (L2.2, L5.4)."""
+    with pytest.raises(RemoteError, match="no administrator yet"):
+        lock.add_credential(CredentialType.CODE, "777222", max_uses=2, name="plumber")
+    assert lock.state().initial_mode  # refused: nothing changed
+    lock.add_credential(CredentialType.CODE, "13572468", name="Anna")  # asked as an ordinary user
+    lock.add_credential(CredentialType.CODE, "24681357", name="Bob")
+    types = {c.name: c.user_type for c in lock.credentials()}
+    assert types == {"Anna": UserType.ProgrammingUser, "Bob": UserType.UnrestrictedUser}
+    assert has(open_menu(lock, "13572468"), Prompt.ENTER_SETTING)  # Anna opens the menu
+    press(lock, "*")
+    assert has(open_menu(lock, "24681357"), Prompt.NOT_ADMIN)

@@ -57,6 +57,12 @@ class CredentialAddArgs(_Args):
         return self
 
 
+class MemoryRestoreArgs(_Args):
+    """Start a lock whose memory is damaged over with one administrator door code, sealed (L14.1)."""
+
+    sealed: str = Field(min_length=1, max_length=4096, description="the new administrator code, sealed")
+
+
 class CredentialDeleteArgs(_Args):
     type: Literal["code", "card", "fingerprint"]
     index: int = Field(ge=1, le=50)

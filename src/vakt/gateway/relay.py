@@ -18,6 +18,7 @@ from typing import Any
 from vakt.gateway.commands import (
     CredentialAddArgs,
     CredentialDeleteArgs,
+    MemoryRestoreArgs,
     NoArgs,
     OperatingModeArgs,
     PanelInputArgs,
@@ -207,8 +208,9 @@ class LockRelay:
                 raise CommandError(f"door code not accepted: {exc}") from None
         else:
             secret = a.card_uid or ""
+        kind = CREDENTIAL_TYPES[a.type]
         index = self.firmware.add_credential(
-            CREDENTIAL_TYPES[a.type],
+            kind,
             secret,
             user_type=UserType(a.user_type),
             name=a.name,
@@ -216,7 +218,17 @@ class LockRelay:
             valid_until=_epoch(a.valid_until),
             max_uses=a.max_uses,
         )
-        return {"index": index, "type": a.type}
+        stored = next(c for c in self.firmware.credentials() if (c.credential_type, c.index) == (kind, index))
+        # the lock may have made it an administrator (the first one, L2.3): the hub shows what it holds
+        return {"index": index, "type": a.type, "user_type": stored.user_type.value}
+
+    def _restore_memory(self, args: dict[str, Any]) -> dict[str, Any]:
+        sealed = parse_args(MemoryRestoreArgs, args).sealed
+        try:
+            code = unseal(self._code, self.serial, sealed, "credential")
+        except SealedError as exc:
+            raise CommandError(f"door code not accepted: {exc}") from None
+        return {"index": self.firmware.restore_memory(code), "type": "code"}
 
     def _delete_credential(self, args: dict[str, Any]) -> dict[str, Any]:
         a = parse_args(CredentialDeleteArgs, args)
@@ -230,6 +242,7 @@ class LockRelay:
         "lock.volume": _volume,
         "lock.credential.add": _add_credential,
         "lock.credential.delete": _delete_credential,
+        "lock.memory.restore": _restore_memory,
     }
 
     # ---- state ---------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """Lock management logic (A7): credential reconciliation against the lock's state, the operation log.
 
 The lock's retained state lists the credentials it holds; the hub's rows carry the names given in the
-app and a sync state. Reconciling the two (on every state) keeps ``adding``/``deleting`` honest and
-brings in credentials enrolled at the keypad (fingerprints, L2.3).
+app and a sync state. The lock is the authority on what it holds: reconciling (on every state) keeps
+``adding``/``deleting`` honest, brings in credentials enrolled at the keypad (L2.3), and follows what
+was deleted, cleared or initialized at the keypad (L6, L7) by removing those rows; a number the lock
+reused for a new credential is told apart by the lock's own time of storing it (``created_at``).
+Event types, sources and credential types are the lock's own enums (``vakt.lock``).
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vakt.hub.db import utcnow
 from vakt.hub.models.devices import Device, DeviceEvent
 from vakt.hub.models.locks import KIND_OF_MATTER, CredentialKind, LockCredential, SyncState
+from vakt.lock import EventType, OperationSource, UserType
 
 log = logging.getLogger(__name__)
-OPERATION_TYPES = ("LockOperation", "LockOperationError")
-LOG_TYPES = (*OPERATION_TYPES, "DoorLockAlarm", "LockUserChange")
+OPERATION_TYPES = (EventType.LockOperation, EventType.LockOperationError)
+LOG_TYPES = (*OPERATION_TYPES, EventType.DoorLockAlarm, EventType.LockUserChange)
 REMOTE_COMMAND = "RemoteCommand"  # stored by the hub when a user operates a lock from the app
 _REMOTE_MATCH = timedelta(seconds=30)
+_CONFIRM_GRACE = timedelta(seconds=30)
 
 
 def reported_credentials(state: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]] | None:
@@ -52,6 +58,21 @@ def _kind(value: Any) -> CredentialKind | None:
         return None
 
 
+def _enrolled_at(item: dict[str, Any]) -> float | None:
+    value = item.get("created_at")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def uses_of(state: dict[str, Any]) -> dict[tuple[str, int], tuple[int, int | None]]:
+    """(kind, number) -> (uses so far, uses left) of every credential the lock reports (A7 temporary)."""
+    found: dict[tuple[str, int], tuple[int, int | None]] = {}
+    for key, item in (reported_credentials(state) or {}).items():
+        raw_uses, max_uses = item.get("uses"), item.get("max_uses")
+        uses = raw_uses if isinstance(raw_uses, int) else 0
+        found[key] = (uses, max(0, max_uses - uses) if isinstance(max_uses, int) else None)
+    return found
+
+
 async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]) -> bool:
     """Bring the hub's credential rows in line with what the lock reports; True when something changed."""
     reported = reported_credentials(state)
@@ -64,16 +85,32 @@ async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]
         if row.number is None:
             continue
         key = (row.kind, row.number)
-        known.add(key)
-        present = key in reported
-        if row.sync_state == SyncState.DELETING and not present:
+        item = reported.get(key)
+        just_added = row.enrolled_at is None and utcnow() - row.created_at < _CONFIRM_GRACE
+        if item is None and just_added and row.sync_state != SyncState.DELETING:
+            known.add(key)  # acknowledged just now; the state that lists it may still be on its way
+            continue
+        enrolled = None if item is None else _enrolled_at(item)
+        reused = enrolled is not None and row.enrolled_at is not None and enrolled != row.enrolled_at
+        if item is None or reused:
+            # Gone from the lock (deleted, cleared or initialized at the keypad, L6/L7), or its number
+            # now holds another credential: the lock is the authority, the row goes.
             await session.delete(row)
             changed = True
-        elif row.sync_state in (SyncState.ADDING, SyncState.OUT_OF_SYNC) and present:
-            row.sync_state, row.error, changed = SyncState.SYNCED.value, None, True
-        elif row.sync_state == SyncState.SYNCED and not present:
-            row.sync_state, row.error = SyncState.OUT_OF_SYNC.value, "the lock no longer has this credential"
-            changed = True
+            continue
+        known.add(key)
+        updates = {
+            "sync_state": SyncState.SYNCED.value if row.sync_state != SyncState.DELETING else row.sync_state,
+            "error": None if row.sync_state != SyncState.DELETING else row.error,
+            "enrolled_at": enrolled if enrolled is not None else row.enrolled_at,
+            "user_type": str(item.get("user_type") or row.user_type)[:32],  # the lock decides (L2.3)
+        }
+        for field, value in updates.items():
+            if getattr(row, field) != value:
+                setattr(row, field, value)
+                changed = True
+    if changed:
+        await session.flush()  # rows of reused numbers are gone before their successors are added
     pending = [r for r in rows if r.number is None]  # sent, but no number yet (no ack, or a lost one)
     for kind, number in sorted(set(reported) - known):
         item = reported[(kind, number)]
@@ -82,6 +119,7 @@ async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]
         )
         if match is not None:  # the lock has it under the name the app gave: adopt its number
             match.number, match.sync_state, match.error = number, SyncState.SYNCED.value, None
+            match.enrolled_at = _enrolled_at(item)
             pending.remove(match)
             changed = True
             continue
@@ -94,8 +132,9 @@ async def reconcile(session: AsyncSession, device: Device, state: dict[str, Any]
                 kind=kind,
                 number=number,
                 user_name=str(item.get("name") or "")[:64],
-                user_type=str(item.get("user_type") or "ProgrammingUser")[:32],
+                user_type=str(item.get("user_type") or UserType.ProgrammingUser)[:32],
                 sync_state=SyncState.SYNCED.value,
+                enrolled_at=_enrolled_at(item),
             )
         )
         changed = True
@@ -151,7 +190,7 @@ async def operation_log(
         kind = _kind(credential.get("credential_type")) if credential else None
         number = credential.get("credential_index") if credential else None
         who = names.get((kind.value, number)) if kind and isinstance(number, int) else None
-        if data.get("operation_source") == "Remote":
+        if data.get("operation_source") == OperationSource.Remote:
             who = _remote_user(remote, event.ts) or who
         result.append(
             Operation(

@@ -28,7 +28,8 @@ async def check_unlock_pin(
     throttle: AttemptThrottle = request.app.state.attempt_throttle
     if user.unlock_pin_hash is None:
         raise HTTPException(
-            status.HTTP_409_CONFLICT, "set a remote-unlock PIN first (PUT /api/auth/unlock-pin)"
+            status.HTTP_409_CONFLICT,
+            "You have no remote-unlock PIN yet. Set one under Account > Remote unlock PIN, then try again.",
         )
     limit = Limit(
         f"pin:{user.id}", Backoff(settings.pin_max_failures, settings.pin_max_delay_s, settings.pin_window_s)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from vakt.lock import fingerprint
+from vakt.lock.secure_element import InMemorySecureElement, SecureElement
 from vakt.lock.types import (
     MAX_CODE_DIGITS,
     MAX_PER_TYPE,
@@ -66,11 +63,21 @@ class Credential(BaseModel):
 class CredentialStore(BaseModel):
     """Up to 50 credentials per type, numbered 1-50, lowest free number first (L1.1, L1.2)."""
 
-    secret: str = Field(default_factory=lambda: secrets.token_hex(32), description="per-lock HMAC key")
     items: list[Credential] = Field(default_factory=list)
+    # Stores written before the secure element kept the HMAC key here; read once, moved out, never written.
+    legacy_secret: str | None = Field(None, validation_alias="secret", exclude=True, repr=False)
+    _element: SecureElement = PrivateAttr(default_factory=InMemorySecureElement)
+
+    def bind(self, element: SecureElement) -> None:
+        """Hash codes and card UIDs with ``element``'s key (the lock's secure element, L14.1)."""
+        self._element = element
 
     def keyed_hash(self, value: str) -> str:
-        return hmac.new(bytes.fromhex(self.secret), value.encode(), hashlib.sha256).hexdigest()
+        return self._element.keyed_hash(value)
+
+    def has_admin(self) -> bool:
+        """An administrator (Matter ProgrammingUser) exists: someone can open the menu (L2.2, L2.3)."""
+        return any(c.is_admin for c in self.items)
 
     def of_type(self, kind: CredentialType) -> list[Credential]:
         return sorted((c for c in self.items if c.credential_type == kind), key=lambda c: c.index)

@@ -6,6 +6,7 @@ and ``ts`` is the ``data`` of a protocol ``Event(type=..., data=...)`` (see ``to
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -20,6 +21,20 @@ from vakt.lock.types import (
     OperationError,
     OperationSource,
 )
+
+
+class EventType(StrEnum):
+    """The ``type`` of each lock event (Matter Door Lock event names plus the panel's own); the hub and
+    the web app compare with these, never with retyped strings."""
+
+    LockOperation = "LockOperation"
+    LockOperationError = "LockOperationError"
+    LockUserChange = "LockUserChange"
+    DoorLockAlarm = "DoorLockAlarm"
+    Doorbell = "Doorbell"
+    LowBattery = "LowBattery"
+    PairingMode = "PairingMode"
+    OperatingModeChanged = "OperatingModeChanged"
 
 
 class CredentialRef(BaseModel):

@@ -29,13 +29,14 @@ from vakt.lock.events import (
 )
 from vakt.lock.menu import Menu
 from vakt.lock.outputs import Display, Output
-from vakt.lock.persistence import CorruptStateError, InMemoryStore, LockMemory, MemoryStore, load_or_recover
+from vakt.lock.persistence import CorruptStateError, InMemoryStore, LockMemory, MemoryStore, boot
 from vakt.lock.types import (
     DATA_TYPE_OF,
     DEAD_BATTERY_V,
     LOW_BATTERY_V,
     MAX_TYPED_DIGITS,
     MENU_CODE,
+    PAIRING_HOLD_S,
     SOURCE_OF,
     AlarmCode,
     CredentialType,
@@ -76,7 +77,7 @@ def physical_input(
     return wrapper
 
 
-Timer = Literal["lockout", "tamper", "relock", "idle"]
+Timer = Literal["lockout", "tamper", "relock", "idle", "reset_hold"]
 
 
 class LockCore:
@@ -87,6 +88,7 @@ class LockCore:
         self.store: MemoryStore = store if store is not None else InMemoryStore()
         self.sensor = fingerprint.Sensor(sensor_seed)
         self.recovered_from: str | None = None
+        self.memory_lost: str | None = None  # no copy of the memory readable: locked, menu refused
         self.storage_error: str | None = None
         self.motor = MotorState.LOCKED
         self.batteries_in = True
@@ -96,17 +98,24 @@ class LockCore:
         self.bolt_jammed = False  # something blocks the bolt (a warped door, L-FAQ); physical, not memory
         self.jam_detected = False
         self.reset_down_at: float | None = None
+        self.reset_hold_done = False  # the 3 s RESET prompt already came while the pin is held (L12.2)
         self._pending: list[LockEvent] = []
         self._last_prompts: list[Prompt] = []
         self._low_reported = False
+        self._out = Output()
         self._power_on()
+        self._pending.extend(self._out.events)  # raised at boot (a lost memory's alarm)
         self._begin()
 
     # -- volatile state -----------------------------------------------------------------------
     def _power_on(self) -> None:
         """Boot: volatile state starts over, non-volatile memory is read again (L10.3)."""
-        self.memory, reason = load_or_recover(self.store)
-        self.recovered_from = reason or self.recovered_from
+        found = boot(self.store)
+        self.memory = found.memory
+        self.recovered_from = found.recovered_from or self.recovered_from
+        self.memory_lost = found.lost
+        if found.lost:
+            self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.MemoryDamaged))
         self.awake = False
         self.keys = ""
         self.menu: Menu | None = None
@@ -128,8 +137,8 @@ class LockCore:
 
     @property
     def initial_mode(self) -> bool:
-        """L2.1: no user information at all."""
-        return self.credential_store.is_empty()
+        """L2.1: no user information at all (never when the memory could not be read)."""
+        return self.memory_lost is None and self.credential_store.is_empty()
 
     @property
     def powered(self) -> bool:
@@ -159,6 +168,8 @@ class LockCore:
             active.append(AlarmCode.WrongCodeEntryLimit)
         if self.jam_detected:
             active.append(AlarmCode.LockJammed)
+        if self.memory_lost:
+            active.append(AlarmCode.MemoryDamaged)
         return active
 
     # -- one step -----------------------------------------------------------------------------
@@ -196,6 +207,8 @@ class LockCore:
 
     def save(self) -> None:
         """Write the memory; a failed write raises StorageFault (the input is then undone, see rollback)."""
+        if self.memory_lost:  # never write the empty stand-in over the damaged copies (it would boot open)
+            raise StorageFault("the lock memory is damaged; factory reset (L12.1) or restore from the app")
         try:
             self.store.save(self.memory)
         except OSError as exc:
@@ -213,7 +226,10 @@ class LockCore:
     def rollback(self, exc: StorageFault) -> Output:
         """Undo an input whose change could not be stored: memory back to what flash holds, a clear prompt."""
         try:
-            self.memory = self.store.load() or self.memory
+            stored = self.store.load()
+            if stored is not None:
+                stored.credentials.bind(self.store.secure_element)  # hashes keep the lock's key
+                self.memory = stored
         except CorruptStateError:
             log.exception("lock memory unreadable during rollback")
         self._out.events.clear()
@@ -234,6 +250,8 @@ class LockCore:
             timers.append((self.tamper_until, "tamper"))
         if self.relock_at is not None:
             timers.append((self.relock_at, "relock"))
+        if self.reset_down_at is not None and not self.reset_hold_done and not self.reset_held_at_boot:
+            timers.append((self.reset_down_at + PAIRING_HOLD_S, "reset_hold"))
         if self.awake or self.menu is not None or self.pairing:
             s = self.memory.settings
             idle = s.menu_timeout if (self.menu is not None or self.pairing) else s.keypad_sleep_time
@@ -257,6 +275,10 @@ class LockCore:
             self.relock_at = None
             if self.motor == MotorState.UNLOCKED and self.memory.operating_mode != OperatingMode.Passage:
                 self._drive(MotorState.LOCKED, OperationSource.Auto, ts=due, mechanism="auto_relock")
+        elif timer == "reset_hold":  # L12.2: the prompt and the blinking 5 come while RESET is held
+            self.reset_hold_done = True
+            if self.powered:
+                self.enter_pairing(due)
         elif timer == "idle":
             if self.menu is not None:
                 self.menu = None
@@ -278,6 +300,8 @@ class LockCore:
             return
         self.awake = True
         self.display = Display(lit=True)
+        if self.memory_lost:
+            self.say(Prompt.MEMORY_DAMAGED)
         if self.battery_low and not self.usb_power:
             self.say(Prompt.LOW_BATTERY)  # L10.4: at each wake
             if not self._low_reported:
@@ -386,6 +410,10 @@ class LockCore:
     def verify_outside(self, kind: CredentialType, found: Credential | None) -> None:
         """A fingerprint, code or card at the outside panel, outside the menu (L8.1, L11)."""
         source = SOURCE_OF[kind]
+        if self.memory_lost:  # nothing is known, so nothing opens; not a failure of the person
+            self.say(Prompt.MEMORY_DAMAGED)
+            self.refuse(source, OperationError.Restricted, "the lock memory is damaged")
+            return
         if self.locked_out:
             self.say(Prompt.LOCKED_OUT)
             self.refuse(source, OperationError.Restricted, "locked out after too many failures")
@@ -429,6 +457,9 @@ class LockCore:
             self.verify_outside(CredentialType.PIN, found)
 
     def open_menu(self) -> None:
+        if self.memory_lost:  # a memory that cannot be read must not open like a factory-new lock (L2.1)
+            self.say(Prompt.MEMORY_DAMAGED)
+            return
         if self.locked_out:
             self.say(Prompt.LOCKED_OUT)
             return
@@ -438,6 +469,18 @@ class LockCore:
         self.menu = None
         self.say(prompt)
         self.display = Display(lit=True)
+
+    def enter_pairing(self, ts: float) -> None:
+        """L12.2: the voice prompt, the digit 5 blinking; the gateway can add the lock now."""
+        self.touched()
+        if self.memory_lost:  # a pairing could not be stored; the gateway keeps the one it has
+            self.say(Prompt.MEMORY_DAMAGED)
+            return
+        self.menu = None
+        self.pairing = True
+        self.show("5", blinking=True)
+        self.say(Prompt.PAIRING)
+        self.emit(PairingMode(ts=ts, active=True))
 
     def leave_pairing(self) -> None:
         self.pairing = False
@@ -465,9 +508,17 @@ class LockCore:
             )
 
     def factory_reset(self) -> None:
-        """L12.1: users, settings and the gateway pairing cleared; a new per-lock HMAC key."""
+        """L12.1: users, settings and the gateway pairing cleared; a new per-lock HMAC key.
+
+        Also the way out of a damaged memory (someone with access to the inside panel, L12.1).
+        """
+        was_lost, self.memory_lost = self.memory_lost, None
+        self.store.secure_element.new_key()
         self.memory = LockMemory()
+        self.memory.credentials.bind(self.store.secure_element)
         self.save()
+        if was_lost:
+            self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.MemoryDamaged, active=False))
         self.menu = None
         self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.LockFactoryReset))
         self.say(Prompt.FACTORY_RESET_DONE)

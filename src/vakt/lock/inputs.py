@@ -63,6 +63,7 @@ INPUTS: dict[str, tuple[str, Callable[[PanelLock, str], Output]]] = {
         "front panel off (on) or back (off)",
         lambda lk, v: lk.remove_front_panel() if _on_off(v or "on") else lk.replace_front_panel(),
     ),
+    "replace_front_panel": ("put the front panel back on", lambda lk, v: lk.replace_front_panel()),
     "jam": ("block (on) or free (off) the bolt", lambda lk, v: lk.set_bolt_jammed(_on_off(v or "on"))),
     "bell": ("press the doorbell", lambda lk, v: lk.press_doorbell()),
     "tick": ("let due timers fire", lambda lk, v: lk.tick()),

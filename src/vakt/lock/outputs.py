@@ -58,6 +58,11 @@ class CredentialInfo(BaseModel):
     valid_until: float | None = None
     max_uses: int | None = None
     uses: int = 0
+    created_at: float = Field(0.0, description="lock clock when stored; tells a reused number apart")
+
+    @property
+    def uses_left(self) -> int | None:
+        return None if self.max_uses is None else max(0, self.max_uses - self.uses)
 
 
 class LockState(BaseModel):
@@ -85,5 +90,8 @@ class LockState(BaseModel):
     bolt_jammed: bool = False
     display: Display
     last_prompts: list[Prompt]
-    recovered_from: str | None = Field(None, description="why the memory was reset at boot, if it was")
+    recovered_from: str | None = Field(None, description="a damaged copy of the memory passed over at boot")
+    memory_damaged: str | None = Field(
+        None, description="no copy of the memory readable: locked, menu refused until reset or restore"
+    )
     storage_error: str | None = Field(None, description="the last failed memory write, until one succeeds")

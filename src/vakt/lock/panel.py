@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vakt.lock import fingerprint
-from vakt.lock.events import Doorbell, DoorLockAlarm, PairingMode
+from vakt.lock.events import Doorbell, DoorLockAlarm
 from vakt.lock.firmware import LockCore, physical_input
 from vakt.lock.outputs import Display, Output
 from vakt.lock.types import (
@@ -141,14 +141,20 @@ class PanelLock(LockCore):
         return self._end()
 
     def press_reset(self) -> Output:
-        """Push a pin into the RESET hole and keep it there (released by ``release_reset``)."""
+        """Push a pin into the RESET hole and keep it there (released by ``release_reset``).
+
+        After 3 s held the pairing prompt comes by itself, while the pin is still in (L12.2): a timer
+        that fires on ``tick()`` once the clock has moved.
+        """
         self._begin()
         self.reset_down_at = self.now
+        self.reset_hold_done = False
         return self._end()
 
     def release_reset(self) -> Output:
-        """Held 3 s: pairing (L12.2). Held 5 s since before power-up: factory reset prompt (L12.1)."""
-        self._begin()
+        """Held 3 s: pairing (L12.2), if the timer has not started it yet. Held 5 s since before
+        power-up: the factory reset prompt (L12.1)."""
+        self._begin()  # a 3 s hold that is due fires here, stamped with the instant it was due
         down, self.reset_down_at = self.reset_down_at, None
         held = 0.0 if down is None else self.now - down
         if self.powered and down is not None:
@@ -156,20 +162,17 @@ class PanelLock(LockCore):
                 self.touched()
                 self.factory_reset_armed = True
                 self.say(Prompt.FACTORY_RESET_CONFIRM)
-            elif held >= PAIRING_HOLD_S:
-                self.touched()
-                self.menu = None
-                self.pairing = True
-                self.show("5", blinking=True)
-                self.say(Prompt.PAIRING)
-                self.emit(PairingMode(ts=self.now, active=True))
+            elif held >= PAIRING_HOLD_S and not self.reset_hold_done:
+                self.enter_pairing(self.now)
         self.reset_held_at_boot = False
+        self.reset_hold_done = False
         return self._end()
 
     def hold_reset(self, seconds: float) -> Output:
         """The RESET hole held for ``seconds`` ending now (the press started that long ago)."""
         self._begin()
         self.reset_down_at = self.now - seconds
+        self.reset_hold_done = False
         self._end()
         return self.release_reset()
 
@@ -217,6 +220,8 @@ class PanelLock(LockCore):
     def remove_front_panel(self) -> Output:
         self._begin()
         self.front_panel_removed = True
+        self.menu = None  # the keypad is disconnected: dark, and an open menu is gone with it
+        self.sleep()
         if self.powered:
             self.tamper_until = self.now + self.memory.settings.tamper_alarm_time
             self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.FrontEsceutcheonRemoved))

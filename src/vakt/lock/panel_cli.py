@@ -45,7 +45,13 @@ class PanelSession:
         self.console = console
         if self.lock.recovered_from:
             console.print(
-                f"[red]state file was unreadable, lock starts factory-fresh:[/] {self.lock.recovered_from}"
+                "[yellow]one copy of the memory was damaged; the other was loaded:[/] "
+                + self.lock.recovered_from
+            )
+        if self.lock.memory_lost:
+            console.print(
+                "[red]the lock memory cannot be read: the lock stays locked and refuses the menu until a "
+                f"factory reset (factory-reset) or a restore from the app:[/] {self.lock.memory_lost}"
             )
 
     def run_line(self, line: str) -> bool:

@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from vakt.lock.credentials import CredentialError
-from vakt.lock.events import LockEvent, LockUserChange
+from vakt.lock.events import DoorLockAlarm, LockEvent, LockUserChange
 from vakt.lock.firmware import StorageFault
 from vakt.lock.outputs import CredentialInfo, LockState, Output
 from vakt.lock.panel import PanelLock
+from vakt.lock.persistence import LockMemory
 from vakt.lock.types import (
     DATA_TYPE_OF,
     DEAD_BATTERY_V,
+    MAX_CODE_DIGITS,
+    MIN_CODE_DIGITS,
+    AlarmCode,
     CredentialType,
     DataOperationType,
     MotorState,
@@ -37,6 +41,12 @@ class Lock(PanelLock):
     """The whole lock: physical inputs (``PanelLock``) plus the remote interface below."""
 
     def _remote_ready(self, what: str) -> None:
+        if self.memory_lost:
+            self._end()
+            raise RemoteError(
+                f"{what} refused: the lock's memory is damaged and it stays locked; restore it from the "
+                "app or factory-reset it at the inside panel (L12.1)"
+            )
         if not self.powered:
             self.refuse(OperationSource.Remote, OperationError.InsufficientBattery, f"{what}: batteries dead")
             self._end()
@@ -107,6 +117,10 @@ class Lock(PanelLock):
         Ordinary users unlock but cannot open the menu (L2.3); ``valid_from``/``valid_until`` (lock
         clock seconds) and ``max_uses`` make a temporary code (A7). Fingerprints are enrolled only at the
         lock. The code is hashed at once (L14.1); nothing in clear is kept.
+
+        While the lock has no administrator, the credential added becomes one (as at the keypad, L2.3),
+        so the menu can always be opened again; a temporary one is refused then (a cleaner's code must
+        not become the lock's administrator).
         """
         kind = CredentialType(credential_type)
         if kind == CredentialType.Fingerprint:
@@ -116,8 +130,17 @@ class Lock(PanelLock):
         self._begin()
         self._remote_ready("add credential")
         store = self.credential_store
+        user_type = UserType(user_type)
+        if not store.has_admin():
+            if valid_from is not None or valid_until is not None or max_uses is not None:
+                self._end()
+                raise RemoteError(
+                    "the lock has no administrator yet: add a permanent door code or card first "
+                    "(the first one becomes the administrator, L2.3), then temporary codes"
+                )
+            user_type = UserType.ProgrammingUser
         fields: dict[str, Any] = {
-            "user_type": UserType(user_type),
+            "user_type": user_type,
             "source": OperationSource.Remote,
             "name": name,
             "valid_from": valid_from,
@@ -172,10 +195,48 @@ class Lock(PanelLock):
     def credentials(self) -> list[CredentialInfo]:
         """Every credential's number, type, user type, source, validity and uses; never secrets."""
         return [
-            CredentialInfo.model_validate(c.model_dump(exclude={"secret_hash", "template", "created_at"}))
+            CredentialInfo.model_validate(c.model_dump(exclude={"secret_hash", "template"}))
             for kind in CredentialType
             for c in self.credential_store.of_type(kind)
         ]
+
+    def restore_memory(self, admin_code: str) -> int:
+        """Start a damaged lock over from the app: a new key, empty memory with one administrator door
+        code (so it never passes through initial mode, L2.1), settings back to defaults, pairing kept.
+
+        Only while no copy of the memory can be read; returns the administrator code's number.
+        """
+        self._begin()
+        if not self.memory_lost:
+            self._end()
+            raise RemoteError("restore refused: the lock's memory is readable, nothing to restore")
+        if not admin_code.isdigit() or not MIN_CODE_DIGITS <= len(admin_code) <= MAX_CODE_DIGITS:
+            self._end()
+            raise RemoteError(f"a door code has {MIN_CODE_DIGITS} to {MAX_CODE_DIGITS} digits")
+        element = self.store.secure_element
+        element.new_key()  # hashes from before the damage must not match anything any more
+        fresh = LockMemory(paired=True)
+        fresh.credentials.bind(element)
+        stored = fresh.credentials.add(
+            fresh.credentials.code_credential(
+                admin_code,
+                user_type=UserType.ProgrammingUser,
+                source=OperationSource.Remote,
+                created_at=self.now,
+            )
+        )
+        lost, self.memory_lost, previous = self.memory_lost, None, self.memory
+        self.memory = fresh
+        try:
+            self.save()
+        except StorageFault as exc:
+            self.memory_lost, self.memory = lost, previous
+            self._end()
+            raise RemoteError(f"restore failed: the lock could not store it ({exc})") from exc
+        self.emit(DoorLockAlarm(ts=self.now, alarm_code=AlarmCode.MemoryDamaged, active=False))
+        self._user_change(CredentialType.PIN, DataOperationType.Add, stored.index)
+        self._end()
+        return stored.index
 
     def complete_pairing(self) -> bool:
         """The gateway adds the lock (G5): only while the pairing interface is open (L12.2)."""
@@ -225,5 +286,6 @@ class Lock(PanelLock):
             display=self.display.model_copy(),
             last_prompts=list(self._last_prompts),
             recovered_from=self.recovered_from,
+            memory_damaged=self.memory_lost,
             storage_error=self.storage_error,
         )

@@ -46,6 +46,7 @@ class Prompt(StrEnum):
     MENU_CLOSED = "menu_closed"
     BOLT_JAMMED = "bolt_jammed"
     STORAGE_ERROR = "storage_error"
+    MEMORY_DAMAGED = "memory_damaged"
 
 
 class MotorState(StrEnum):
@@ -148,6 +149,8 @@ class AlarmCode(StrEnum):
     WrongCodeEntryLimit = "WrongCodeEntryLimit"
     FrontEsceutcheonRemoved = "FrontEsceutcheonRemoved"
     DoorForcedOpen = "DoorForcedOpen"
+    # vakt's own (Matter has no code for it): no copy of the lock's memory can be read; it stays locked.
+    MemoryDamaged = "MemoryDamaged"
 
 
 DATA_TYPE_OF = {
@@ -228,4 +231,5 @@ PROMPT_TEXT: dict[Prompt, str] = {
     Prompt.MENU_CLOSED: "Menu closed.",
     Prompt.BOLT_JAMMED: "The bolt is blocked.",
     Prompt.STORAGE_ERROR: "Could not save. Nothing was changed.",
+    Prompt.MEMORY_DAMAGED: "The lock's memory is damaged. Restore it from the app or reset it inside.",
 }

@@ -17,6 +17,7 @@ from vakt.hub.alerts.policy import X2_ALARMS, decide
 from vakt.hub.models.alerts import Arming, ArmingMode, NotificationKind
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import HubMqtt
+from vakt.lock import AlarmCode, EventType
 from vakt.media.durable import write_file
 from vakt.protocol import Event
 
@@ -25,13 +26,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Matter DoorLock AlarmCodeEnum -> notification kind
+# The lock's alarm codes (Matter DoorLock AlarmCodeEnum, vakt.lock.AlarmCode) -> notification kind
 ALARM_KINDS = {
-    "WrongCodeEntryLimit": NotificationKind.LOCKOUT,
-    "FrontEsceutcheonRemoved": NotificationKind.TAMPER,
-    "DoorForcedOpen": NotificationKind.FORCED_ENTRY,
-    "LockJammed": NotificationKind.JAMMED,
+    AlarmCode.WrongCodeEntryLimit: NotificationKind.LOCKOUT,
+    AlarmCode.FrontEsceutcheonRemoved: NotificationKind.TAMPER,
+    AlarmCode.DoorForcedOpen: NotificationKind.FORCED_ENTRY,
+    AlarmCode.LockJammed: NotificationKind.JAMMED,
+    AlarmCode.MemoryDamaged: NotificationKind.JAMMED,  # a fault that needs the owner, not an intrusion
 }
+# Alarms whose title says more than their kind's
+ALARM_TITLES = {AlarmCode.MemoryDamaged: "Lock memory damaged: it stays locked until you restore it"}
 TITLES = {
     NotificationKind.LOCKOUT: "Lockout: too many wrong attempts",
     NotificationKind.TAMPER: "Tamper alarm",
@@ -45,13 +49,26 @@ TITLES = {
 
 def event_kind(event: Event) -> NotificationKind | None:
     """The notification an event calls for, if any."""
-    if event.type == "DoorLockAlarm" and event.data.get("active", True):
-        return ALARM_KINDS.get(str(event.data.get("alarm_code")))
-    if event.type == "Doorbell":
+    if event.type == EventType.DoorLockAlarm and event.data.get("active", True):
+        code = _alarm_code(event)
+        return None if code is None else ALARM_KINDS.get(code)
+    if event.type == EventType.Doorbell:
         return NotificationKind.DOORBELL
-    if event.type == "LowBattery":
+    if event.type == EventType.LowBattery:
         return NotificationKind.LOW_BATTERY
     return None
+
+
+def _alarm_code(event: Event) -> AlarmCode | None:
+    try:
+        return AlarmCode(str(event.data.get("alarm_code")))
+    except ValueError:
+        return None
+
+
+def event_title(event: Event, kind: NotificationKind) -> str:
+    code = _alarm_code(event) if event.type == EventType.DoorLockAlarm else None
+    return ALARM_TITLES.get(code, TITLES[kind]) if code is not None else TITLES[kind]
 
 
 class DeviceAlerts:
@@ -81,9 +98,8 @@ class DeviceAlerts:
             data["snapshot"], data["camera_id"] = snapshot, cameras[0].id
         if kind is NotificationKind.DOORBELL and cameras:
             data["live_view"] = f"/#/cameras/{cameras[0].id}"  # X3: straight to live view and talk
-        await self.alerts.notifier.notify(
-            Alert(device.id, kind, f"{TITLES[kind]}: {name}", TITLES[kind], data=data)
-        )
+        title = event_title(event, kind)
+        await self.alerts.notifier.notify(Alert(device.id, kind, f"{title}: {name}", title, data=data))
         if kind in X2_ALARMS:
             mode = await self._mode(device.owner_id)
             decision = decide(mode, kind)

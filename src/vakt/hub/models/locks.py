@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vakt.hub.db import Base, UTCDateTime, utcnow
+from vakt.lock.types import CredentialType
 
 
 class CredentialKind(StrEnum):
@@ -17,13 +18,13 @@ class CredentialKind(StrEnum):
     FINGERPRINT = "fingerprint"  # enrolled at the lock only
 
 
-# The lock's (Matter) credential type names, and back.
+# The lock's (Matter) credential types, and back.
 MATTER_TYPE = {
-    CredentialKind.CODE: "PIN",
-    CredentialKind.CARD: "RFID",
-    CredentialKind.FINGERPRINT: "Fingerprint",
+    CredentialKind.CODE: CredentialType.PIN,
+    CredentialKind.CARD: CredentialType.RFID,
+    CredentialKind.FINGERPRINT: CredentialType.Fingerprint,
 }
-KIND_OF_MATTER = {v: k for k, v in MATTER_TYPE.items()}
+KIND_OF_MATTER: dict[str, CredentialKind] = {v.value: k for k, v in MATTER_TYPE.items()}
 
 
 class SyncState(StrEnum):
@@ -53,5 +54,8 @@ class LockCredential(Base):
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     max_uses: Mapped[int | None] = mapped_column(default=None)
+    # The lock's clock when it stored this credential: a number reused after a keypad delete,
+    # clear or initialize (L6, L7) then shows as a different credential, not as this one.
+    enrolled_at: Mapped[float | None] = mapped_column(default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

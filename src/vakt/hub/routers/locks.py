@@ -19,12 +19,21 @@ from sqlalchemy import select
 
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.devices import summarize_state
-from vakt.hub.locks import LOG_TYPES, REMOTE_COMMAND, Operation, operation_log, reconcile
+from vakt.hub.locks import (
+    LOG_TYPES,
+    OPERATION_TYPES,
+    REMOTE_COMMAND,
+    Operation,
+    operation_log,
+    reconcile,
+    uses_of,
+)
 from vakt.hub.models.devices import Device, DeviceEvent
 from vakt.hub.models.locks import CredentialKind, LockCredential, SyncState
 from vakt.hub.mqtt import CommandError, HubMqtt
 from vakt.hub.permissions import DeviceAccess, Permission, device_access
 from vakt.hub.unlock_pin import check_unlock_pin
+from vakt.lock import EventType, UserType
 from vakt.protocol import Ack, Event, seal
 
 log = logging.getLogger(__name__)
@@ -59,6 +68,9 @@ class LockOut(BaseModel):
     volume: str | None
     alarms: list[str]
     rssi: float | None
+    memory_damaged: str | None = Field(
+        None, description="the lock cannot read its memory: it stays locked until restored or reset"
+    )
 
 
 class AlarmOut(BaseModel):
@@ -75,12 +87,29 @@ class CredentialOut(BaseModel):
     number: int | None
     user_name: str
     user_type: str
+    administrator: bool = Field(False, description="opens the lock's menu (Matter ProgrammingUser, L2.3)")
     sync_state: SyncState
     error: str | None
     valid_from: datetime | None
     valid_until: datetime | None
     max_uses: int | None
+    uses: int | None = Field(None, description="unlocks so far, as the lock counts them")
+    uses_left: int | None = Field(None, description="unlocks left of max_uses; 0 = used up (A7)")
     created_at: datetime
+
+
+def _credential_out(
+    row: LockCredential, uses: dict[tuple[str, int], tuple[int, int | None]]
+) -> CredentialOut:
+    """A row as the API shows it, with the uses the lock counted (``uses_of`` its state)."""
+    out = CredentialOut.model_validate(row)
+    out.administrator = row.user_type == UserType.ProgrammingUser
+    counted = uses.get((row.kind, row.number)) if row.number is not None else None
+    if counted is not None:
+        out.uses, out.uses_left = counted
+    elif row.max_uses is not None:
+        out.uses_left = row.max_uses  # not on the lock yet: nothing used
+    return out
 
 
 class CredentialIn(BaseModel):
@@ -139,6 +168,17 @@ class UnlockIn(BaseModel):
     pin: str = Field(pattern=r"^[0-9]{4,8}$", description="the user's remote-unlock PIN")
 
 
+class RestoreIn(BaseModel):
+    """A new administrator door code for a lock whose memory is damaged (sent sealed, never stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    admin_code: str = Field(pattern=r"^[0-9]{6,10}$", description="6-10 digits; opens the lock's menu")
+    user_name: str = Field(min_length=1, max_length=64, description="whose code it is")
+
+    def __repr__(self) -> str:  # never show a door code in logs or tracebacks
+        return f"RestoreIn(user_name={self.user_name!r})"
+
+
 class ModeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["Normal", "Passage"] = Field(description="Passage = normally-open (L11.1)")
@@ -184,14 +224,12 @@ async def lock_state(access: AnyAccess) -> LockOut:
         volume=_str(state.get("volume", (state.get("settings") or {}).get("volume"))),
         alarms=alarms,
         rssi=rssi,
+        memory_damaged=_str(state.get("memory_damaged")),
     )
 
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-LogType = Literal["LockOperation", "LockOperationError", "DoorLockAlarm", "LockUserChange"]
 
 
 @router.get("/{device_id}/log", response_model=list[Operation])
@@ -200,12 +238,17 @@ async def operations(
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: AwareDatetime | None = None,
-    type: LogType | None = None,
+    type: Annotated[EventType | None, Query(description="one of the log's event types")] = None,
     source: Annotated[
         str | None, Query(max_length=32, description="Matter OperationSource, e.g. Keypad")
     ] = None,
 ) -> list[Operation]:
     """The operation log (A7): who, how, when; a shared user sees it from the share's start (A5)."""
+    if type is not None and type not in LOG_TYPES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the operation log holds {', '.join(LOG_TYPES)}; {type} is not one of them",
+        )
     types = (type,) if type else LOG_TYPES
     rows = await operation_log(session, access.device.id, access.history_since, limit, before, types, source)
     return list(rows)
@@ -216,7 +259,7 @@ async def alarms(
     access: HistoryAccess, session: DbSession, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[AlarmOut]:
     query = select(DeviceEvent).where(
-        DeviceEvent.device_id == access.device.id, DeviceEvent.type == "DoorLockAlarm"
+        DeviceEvent.device_id == access.device.id, DeviceEvent.type == EventType.DoorLockAlarm
     )
     if access.history_since is not None:
         query = query.where(DeviceEvent.ts >= access.history_since)
@@ -233,11 +276,13 @@ async def alarms(
 
 
 @router.get("/{device_id}/credentials", response_model=list[CredentialOut])
-async def list_credentials(access: SettingsAccess, session: DbSession) -> list[LockCredential]:
+async def list_credentials(access: SettingsAccess, session: DbSession) -> list[CredentialOut]:
+    """The credentials with their sync state; temporary codes with the uses left as the lock counts."""
     rows = await session.scalars(
         select(LockCredential).where(LockCredential.device_id == access.device.id).order_by(LockCredential.id)
     )
-    return list(rows.all())
+    uses = uses_of(access.device.state or {})
+    return [_credential_out(row, uses) for row in rows.all()]
 
 
 def _add_args(body: CredentialIn, device: Device, code: str) -> dict[str, Any]:
@@ -259,8 +304,12 @@ def _add_args(body: CredentialIn, device: Device, code: str) -> dict[str, Any]:
 @router.post("/{device_id}/credentials", response_model=CredentialOut, status_code=status.HTTP_201_CREATED)
 async def add_credential(
     body: CredentialIn, access: SettingsAccess, request: Request, session: DbSession
-) -> LockCredential:
-    """Provision a door code (sent sealed, never stored) or a card through the gateway (A7, L14.1)."""
+) -> CredentialOut:
+    """Provision a door code (sent sealed, never stored) or a card through the gateway (A7, L14.1).
+
+    While the lock has no administrator the credential becomes one (``administrator: true``), as at
+    the keypad (L2.3): someone can always open the menu. The lock refuses a temporary code then.
+    """
     device = access.device
     code = request.app.state.broker_sync.box.decrypt(device.code_encrypted, device.serial)
     args = _add_args(body, device, code)
@@ -287,9 +336,26 @@ async def add_credential(
         await session.delete(row)
         await session.commit()
         raise HTTPException(status.HTTP_409_CONFLICT, f"the lock refused the credential: {ack.error}")
-    number = ack.result.get("index", ack.result.get("credential_index", ack.result.get("number")))
+    number = ack.result.get("index")
+    if isinstance(number, int):
+        # The lock just gave this number to the new credential: a row still holding it is stale (the
+        # old one was deleted or initialized at the keypad and that state has not arrived yet).
+        stale = await session.scalars(
+            select(LockCredential).where(
+                LockCredential.device_id == device.id,
+                LockCredential.kind == body.kind,
+                LockCredential.number == number,
+                LockCredential.id != row.id,
+            )
+        )
+        for old in stale.all():
+            await session.delete(old)
+        await session.flush()
     row.number = number if isinstance(number, int) else None
     row.sync_state = SyncState.SYNCED.value if row.number is not None else SyncState.OUT_OF_SYNC.value
+    user_type = ack.result.get("user_type")
+    if isinstance(user_type, str):
+        row.user_type = user_type[:32]  # the lock decides: the first credential is an administrator (L2.3)
     await session.commit()
     log.info(
         "credential %s %s provisioned on lock %s by user %d",
@@ -298,7 +364,7 @@ async def add_credential(
         device.serial,
         access.user.id,
     )
-    return row
+    return _credential_out(row, uses_of(device.state or {}))
 
 
 async def _credential(access: DeviceAccess, credential_id: int, session: DbSession) -> LockCredential:
@@ -311,11 +377,11 @@ async def _credential(access: DeviceAccess, credential_id: int, session: DbSessi
 @router.patch("/{device_id}/credentials/{credential_id}", response_model=CredentialOut)
 async def rename_credential(
     credential_id: int, body: CredentialPatchIn, access: SettingsAccess, session: DbSession
-) -> LockCredential:
+) -> CredentialOut:
     row = await _credential(access, credential_id, session)
     row.user_name = body.user_name
     await session.commit()
-    return row
+    return _credential_out(row, uses_of(access.device.state or {}))
 
 
 @router.delete("/{device_id}/credentials/{credential_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -343,6 +409,39 @@ async def delete_credential(
         raise HTTPException(status.HTTP_409_CONFLICT, f"the lock refused the deletion: {ack.error}")
     await session.delete(row)
     await session.commit()
+
+
+@router.post("/{device_id}/restore", response_model=CredentialOut, status_code=status.HTTP_201_CREATED)
+async def restore_memory(
+    body: RestoreIn, access: SettingsAccess, request: Request, session: DbSession
+) -> CredentialOut:
+    """A lock that cannot read its memory stays locked (docs/lock.md): start it over from the app with
+    one administrator door code. Every credential it held is gone; the list starts again with this one."""
+    device = access.device
+    code = request.app.state.broker_sync.box.decrypt(device.code_encrypted, device.serial)
+    sealed = seal(code, device.serial, body.admin_code)
+    ack = await _command(request, device, "lock.memory.restore", {"sealed": sealed})
+    number = ack.result.get("index")
+    for old in (
+        await session.scalars(select(LockCredential).where(LockCredential.device_id == device.id))
+    ).all():
+        await session.delete(old)
+    await session.flush()
+    row = LockCredential(
+        device_id=device.id,
+        kind=CredentialKind.CODE.value,
+        number=number if isinstance(number, int) else None,
+        user_name=body.user_name,
+        user_type=UserType.ProgrammingUser.value,
+        sync_state=SyncState.SYNCED.value,
+        created_by=access.user.id,
+    )
+    session.add(row)
+    await session.commit()
+    log.warning(
+        "lock %s restored from the app by user %d after its memory was damaged", device.serial, access.user.id
+    )
+    return _credential_out(row, {})
 
 
 async def _record_remote(session: DbSession, access: DeviceAccess, command: str) -> None:
@@ -392,12 +491,16 @@ async def volume(body: VolumeIn, access: SettingsAccess, request: Request) -> Co
 async def service(app: FastAPI) -> AsyncIterator[None]:
     """Reconcile credentials whenever a lock's retained state arrives; push lock changes live."""
     sessionmaker = app.state.sessionmaker
+    uses_seen: dict[int, dict[tuple[str, int], tuple[int, int | None]]] = {}
 
     async def on_state(device: Device, state: dict[str, Any]) -> None:
         if device.kind != "lock":
             return
+        uses = uses_of(state)  # a temporary code used at the door: its uses left changed (A7)
+        uses_changed = uses_seen.get(device.id, uses) != uses
+        uses_seen[device.id] = uses
         async with sessionmaker() as session:
-            if await reconcile(session, device, state):
+            if await reconcile(session, device, state) or uses_changed:
                 await app.state.bus.publish(
                     {"type": "lock.credentials", "device_id": device.id},
                     device.id,
@@ -405,7 +508,7 @@ async def service(app: FastAPI) -> AsyncIterator[None]:
                 )
 
     async def on_event(device: Device, event: Event) -> None:
-        if device.kind == "lock" and event.type in ("LockOperation", "LockOperationError"):
+        if device.kind == "lock" and event.type in OPERATION_TYPES:
             message = {
                 "type": "lock.operation",
                 "device_id": device.id,

@@ -14,7 +14,7 @@ from alembic import op
 import vakt.hub.db
 
 revision: str = "0008_device_proof"
-down_revision: str | Sequence[str] | None = "0006_segment_damage"
+down_revision: str | Sequence[str] | None = "0007_lock_credential_identity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,6 +2,7 @@
 import { h, icon } from "../dom.js";
 import { kindLabel } from "../store.js";
 import { alarms, battery, humanize, lockState, rssi, rssiLabel } from "../device-state.js";
+import { alarmLabel } from "../lock-labels.js";
 
 const KIND_ICON = { camera: "camera", lock: "lock", gateway: "gateway" };
 
@@ -25,7 +26,7 @@ export function stateChips(d) {
     const [label, cls] = rssiLabel(r);
     chips.push(h("span", { class: `chip ${cls}`, title: `${r} dBm`, dataset: { chip: "rssi" } }, icon("wifi", 14), `${label} · ${r} dBm`));
   }
-  for (const a of alarms(d)) chips.push(h("span", { class: "chip danger", dataset: { chip: "alarm" } }, icon("alert", 14), humanize(a)));
+  for (const a of alarms(d)) chips.push(h("span", { class: "chip danger", dataset: { chip: "alarm" } }, icon("alert", 14), alarmLabel(a)));
   return chips;
 }
 

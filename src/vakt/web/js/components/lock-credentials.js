@@ -3,28 +3,39 @@ import { api } from "../api.js";
 import { h, icon } from "../dom.js";
 import { busy, dialog, field, input } from "../form.js";
 import { humanize } from "../device-state.js";
+import { CREDENTIAL_TYPE as TYPE_LABEL, userTypeLabel } from "../lock-labels.js";
 import { can } from "../perms.js";
 import { on } from "../ws.js";
 import { toast, toastError } from "../toast.js";
 
+// The hub's credential kinds -> the lock's CredentialType (vakt.hub.models.locks.MATTER_TYPE).
 const MATTER = { code: "PIN", card: "RFID", fingerprint: "Fingerprint" };
 const TYPE_ICON = { PIN: "key", RFID: "panel", Fingerprint: "shield" };
-const TYPE_LABEL = { PIN: "Door code", RFID: "Card", Fingerprint: "Fingerprint" };
 const SYNC = { synced: ["Synced", "ok"], adding: ["Sending to lock…", "warn"], deleting: ["Removing…", "warn"], out_of_sync: ["Out of sync", "danger"] };
 
+/** @param {{id:number, kind:string, number:number|null, user_name:string, user_type:string, administrator:boolean,
+ *   sync_state:string, error:string|null, valid_from:string|null, valid_until:string|null, max_uses:number|null,
+ *   uses:number|null, uses_left:number|null}} c  CredentialOut of GET /api/locks/{id}/credentials */
 function credOf(c) {
   return {
     id: c.id,
-    type: MATTER[c.kind] || c.credential_type || c.kind,
-    index: c.number ?? c.credential_index,
-    name: c.user_name || c.name || "",
+    type: MATTER[c.kind],
+    index: c.number,
+    name: c.user_name,
     error: c.error,
-    sync: c.sync_state || c.sync || c.status || "synced",
+    sync: c.sync_state,
     userType: c.user_type,
+    admin: c.administrator,
     temporary: Boolean(c.valid_from || c.valid_until || c.max_uses),
     validUntil: c.valid_until,
-    usesLeft: c.max_uses !== undefined && c.max_uses !== null ? c.max_uses - (c.uses || 0) : null,
+    usesLeft: c.uses_left,
   };
+}
+
+// Issue 15 item 9: the uses left as the lock counts them, down to "used up".
+function usesText(left) {
+  if (left === null || left === undefined) return "";
+  return left === 0 ? " · used up" : ` · ${left} ${left === 1 ? "use" : "uses"} left`;
 }
 
 function addDialog(d, kind, done) {
@@ -58,8 +69,11 @@ function addDialog(d, kind, done) {
       if (!body.valid_until && !body.max_uses) { error.textContent = "A temporary code needs an end time or a number of uses."; return; }
     }
     try {
-      await busy(submit, () => api.post(`/api/locks/${d.id}/credentials`, body));
-      toast(`${TYPE_LABEL[body.credential_type]} for ${body.name} is being sent to the lock.`, { kind: "ok" });
+      const added = await busy(submit, () => api.post(`/api/locks/${d.id}/credentials`, body));
+      // L2.3 (docs/lock.md): while the lock has no administrator, the first credential becomes one.
+      const admin = added && added.administrator
+        ? ` It is the lock's administrator: it opens the menu at the keypad (3571#).` : "";
+      toast(`${TYPE_LABEL[body.credential_type]} for ${body.name} added to the lock.${admin}`, { kind: "ok" });
       dlg.close();
       done();
     } catch (err) { error.textContent = err.message; }
@@ -82,8 +96,9 @@ function row(d, c, refresh) {
     h("div", { class: "grow" },
       h("div", { class: "title" }, c.name || `${TYPE_LABEL[c.type] || c.type} ${c.index ?? ""}`),
       h("div", { class: "meta" }, `${TYPE_LABEL[c.type] || c.type}${c.index ? ` #${c.index}` : ""}`,
-        c.userType === "ProgrammingUser" ? " · administrator" : "",
-        c.temporary ? ` · temporary${c.validUntil ? ` until ${new Date(c.validUntil).toLocaleString()}` : ""}${c.usesLeft !== null ? ` · ${c.usesLeft} uses left` : ""}` : "")),
+        c.admin ? ` · ${userTypeLabel("ProgrammingUser")}` : "",
+        c.temporary ? ` · temporary${c.validUntil ? ` until ${new Date(c.validUntil).toLocaleString()}` : ""}` : "",
+        h("span", { class: "uses-left" }, usesText(c.usesLeft)))),
     h("span", { class: `chip ${syncCls}`, title: c.error || "" }, syncText), rename, del);
 }
 
@@ -95,13 +110,13 @@ export function lockCredentials(d) {
     h("button", { class: "btn btn-sm", id: "add-temporary", onclick: () => addDialog(d, "temporary", refresh) }, icon("plus", 14), "Temporary code")) : null;
   async function refresh() {
     try {
-      const data = await api.get(`/api/locks/${d.id}/credentials`);
-      const rows = (Array.isArray(data) ? data : data.items || data.credentials || []).map(credOf);
+      const rows = (await api.get(`/api/locks/${d.id}/credentials`)).map(credOf);
       list.replaceChildren(...(rows.length ? rows.map((c) => row(d, c, refresh))
         : [h("div", { class: "empty" }, "No credentials yet. Fingerprints are enrolled at the lock (3571# then 11#).")]));
     } catch (err) { list.replaceChildren(h("div", { class: "empty" }, err.message)); }
   }
   const off = on("device.event", (m) => { if (m.device_id === d.id && (m.event || {}).type === "LockUserChange") refresh(); });
+  // Also sent when a temporary code's uses left change (the hub compares the lock's counts).
   const off2 = on("lock.credentials", (m) => { if (m.device_id === d.id) refresh(); });
   return { el: h("div", {}, actions, list, h("p", { class: "muted small" }, "Fingerprints can only be enrolled at the lock.")), refresh, destroy: () => { off(); off2(); } };
 }

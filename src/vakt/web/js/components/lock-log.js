@@ -3,11 +3,13 @@ import { api } from "../api.js";
 import { h, icon, formatTime } from "../dom.js";
 import { humanize } from "../device-state.js";
 import { on } from "../ws.js";
+import { EVENT_TYPE, LOCK_OPERATION, alarmLabel, credentialLabel, errorLabel, sourceLabel, userChangeLabel } from "../lock-labels.js";
 
-const FILTERS = [["", "All"], ["LockOperation", "Lock / unlock"], ["LockOperationError", "Failures"], ["DoorLockAlarm", "Alarms"], ["LockUserChange", "Credential changes"]];
+const LOG_TYPES = ["LockOperation", "LockOperationError", "DoorLockAlarm", "LockUserChange"];
+const FILTERS = [["", "All"], ...LOG_TYPES.map((t) => [t, EVENT_TYPE[t]])];
 const SOURCES = ["", "Keypad", "Biometric", "RFID", "Remote", "Manual", "Auto", "Button"];
-const CRED_LABEL = { PIN: "Door code", RFID: "Card", Fingerprint: "Fingerprint", code: "Door code", card: "Card", fingerprint: "Fingerprint" };
-const SOURCE_LABEL = { Keypad: "door code", Biometric: "fingerprint", RFID: "card", Remote: "the app", Manual: "by hand", Auto: "auto-relock", Button: "button" };
+// The hub's credential kinds (code/card/fingerprint) -> the lock's CredentialType.
+const MATTER = { code: "PIN", card: "RFID", fingerprint: "Fingerprint" };
 
 function entryOf(raw) {
   const e = raw.event || raw;
@@ -20,23 +22,24 @@ function entryOf(raw) {
     source: data.operation_source || raw.source,
     error: data.operation_error || raw.error,
     user: raw.user_name || data.user_name || e.user_name || (data.user_index ? `User ${data.user_index}` : null),
-    credential: data.credential ? `${CRED_LABEL[data.credential.credential_type] || data.credential.credential_type} #${data.credential.credential_index}`
-      : raw.credential_kind ? `${CRED_LABEL[raw.credential_kind] || raw.credential_kind} #${raw.credential_number}` : null,
+    credential: data.credential ? `${credentialLabel(data.credential.credential_type)} #${data.credential.credential_index}`
+      : raw.credential_kind ? `${credentialLabel(MATTER[raw.credential_kind])} #${raw.credential_number}` : null,
     alarm: data.alarm_code,
     mechanism: data.mechanism,
     clip: raw.clip_url || e.clip_url || null,
-    change: data.data_operation_type ? `${humanize(data.data_operation_type)} ${humanize(data.lock_data_type || "")} ${data.data_index ?? ""}` : null,
+    change: data.data_operation_type ? userChangeLabel(data) : null,
+    active: data.active ?? true,
   };
 }
 
 function describe(x) {
   switch (x.type) {
-    case "LockOperation": return [`${x.op === "Unlock" ? "Unlocked" : "Locked"}${x.source ? ` with ${SOURCE_LABEL[x.source] || humanize(x.source)}` : ""}`, x.op === "Unlock" ? "unlock" : "lock", ""];
-    case "LockOperationError": return [`Failed ${String(x.op || "unlock").toLowerCase()}${x.source ? ` (${SOURCE_LABEL[x.source] || x.source})` : ""}: ${humanize(x.error || "invalid")}`, "alert", "danger"];
-    case "DoorLockAlarm": return [`Alarm: ${humanize(x.alarm || "")}`, "siren", "danger"];
-    case "LockUserChange": return [`Credentials: ${x.change}`, "key", ""];
+    case "LockOperation": return [`${LOCK_OPERATION[x.op] || "Locked"}${x.source ? ` with ${sourceLabel(x.source)}` : ""}`, x.op === "Unlock" ? "unlock" : "lock", ""];
+    case "LockOperationError": return [`Failed ${String(x.op || "unlock").toLowerCase()}${x.source ? ` (${sourceLabel(x.source)})` : ""}: ${errorLabel(x.error || "Unspecified")}`, "alert", "danger"];
+    case "DoorLockAlarm": return [`Alarm: ${alarmLabel(x.alarm)}${x.active ? "" : " (ended)"}`, "siren", x.active ? "danger" : ""];
+    case "LockUserChange": return [x.change, "key", ""];
     case "Doorbell": return ["Doorbell rang", "bell", ""];
-    default: return [humanize(x.type || "event"), "panel", ""];
+    default: return [EVENT_TYPE[x.type] || humanize(x.type || "event"), "panel", ""];
   }
 }
 
@@ -56,7 +59,7 @@ export function lockLog(d) {
   let entries = [];
   const list = h("div", { class: "list", id: "lock-log" });
   const typeSel = h("select", { class: "input", "aria-label": "Kind", id: "log-filter-type", style: { width: "auto" } }, FILTERS.map(([v, l]) => h("option", { value: v }, l)));
-  const sourceSel = h("select", { class: "input", "aria-label": "Source", id: "log-filter-source", style: { width: "auto" } }, SOURCES.map((s) => h("option", { value: s }, s ? humanize(SOURCE_LABEL[s] || s) : "Any method")));
+  const sourceSel = h("select", { class: "input", "aria-label": "Source", id: "log-filter-source", style: { width: "auto" } }, SOURCES.map((s) => h("option", { value: s }, s ? humanize(sourceLabel(s)) : "Any method")));
   typeSel.onchange = () => { type = typeSel.value; refresh(); };
   sourceSel.onchange = () => { source = sourceSel.value; refresh(); };
   const render = () => {
@@ -77,7 +80,7 @@ export function lockLog(d) {
         const seen = new Set(entries.map((e) => e.id));
         for (const a of alarms) {
           if (seen.has(a.event_id) || source) continue;
-          entries.push({ id: a.event_id, ts: a.ts, type: "DoorLockAlarm", alarm: `${a.alarm_code}${a.active ? "" : " (ended)"}` });
+          entries.push({ id: a.event_id, ts: a.ts, type: "DoorLockAlarm", alarm: a.alarm_code, active: a.active });
         }
         entries.sort((x, y) => Date.parse(y.ts) - Date.parse(x.ts));
       }

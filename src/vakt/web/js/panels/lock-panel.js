@@ -3,7 +3,8 @@
 // (display, blinking digits, prompt, LEDs, motor) come from the state pushed over /api/ws.
 import { h, icon } from "../dom.js";
 import { lockState, operatingMode, panel } from "../device-state.js";
-import { press, promptText } from "./panel-api.js";
+import { press } from "./panel-api.js";
+import { modeLabel, promptLabel } from "../lock-labels.js";
 
 const FINGERS = [
   ["alice-thumb", "Alice · thumb"],
@@ -52,6 +53,15 @@ export function lockPanel(d) {
     h("div", { class: "row", style: { justifyContent: "center" } }, cardSel, cardBtn),
     bell);
 
+  // The front panel comes off (tamper alarm, L10.1) and goes back on: one button that says which.
+  let panelOff = false;
+  const tamper = h("button", { class: "hw-btn small", id: "tamper", onclick: () => press(d.id, panelOff ? "replace_front_panel" : "tamper", panelOff ? null : "on") });
+  // RESET held by hand: the prompt and the blinking 5 come while it is held (L12.2); release ends the hold.
+  const resetHold = h("button", { class: "hw-btn small", id: "reset-hold", title: "Press and hold: after 3 s the lock enters pairing (L12.2)" }, "Hold RESET");
+  let held = false;
+  const releaseReset = () => { if (held) { held = false; resetHold.classList.remove("pressed"); press(d.id, "reset_up", null); } };
+  resetHold.addEventListener("pointerdown", (ev) => { ev.preventDefault(); held = true; resetHold.classList.add("pressed"); press(d.id, "reset_down", null); });
+  for (const type of ["pointerup", "pointerleave", "pointercancel"]) resetHold.addEventListener(type, releaseReset);
   const motor = h("div", { class: "chip", id: "motor-state" });
   const mode = h("div", { class: "chip", id: "operating-mode" });
   const back = h("div", { class: "device-face", id: "lock-back" },
@@ -60,10 +70,11 @@ export function lockPanel(d) {
     h("button", { class: "hw-btn", id: "knob", onclick: () => press(d.id, "knob", null) }, "Turn inside knob"),
     h("button", { class: "hw-btn", id: "privacy", onclick: () => press(d.id, "privacy", null) }, "Privacy button"),
     h("div", { class: "row", style: { justifyContent: "center" } },
+      resetHold,
       h("button", { class: "hw-btn small", id: "reset-3s", title: "Hold RESET 3 s: pairing (L12.2)", onclick: () => press(d.id, "reset", 3) }, "RESET 3 s"),
       h("button", { class: "hw-btn small", id: "reset-5s", title: "Hold RESET 5 s while inserting batteries: factory reset (L12.1)", onclick: () => press(d.id, "reset", 5) }, "RESET 5 s")),
     h("div", { class: "row", style: { justifyContent: "center" } },
-      h("button", { class: "hw-btn small", id: "tamper", title: "Force the front panel off (L10.1)", onclick: () => press(d.id, "tamper", "on") }, "Remove front panel"),
+      tamper,
       h("button", { class: "hw-btn small", id: "key-turn", title: "Mechanical key", onclick: () => press(d.id, "mechanical_key", null) }, "Use key")));
 
   const update = (cur) => {
@@ -76,7 +87,12 @@ export function lockPanel(d) {
     display.classList.toggle("blink", Boolean(disp.blinking));
     display.classList.toggle("off", !awake);
     const prompts = s.last_prompts || [];
-    prompt.textContent = awake ? promptText(prompts[prompts.length - 1]) : "Keypad asleep: touch it to wake";
+    panelOff = Boolean(s.front_panel_removed);
+    tamper.textContent = panelOff ? "Put front panel back" : "Remove front panel";
+    tamper.title = panelOff ? "Put the front panel back on: the keypad works again" : "Force the front panel off (L10.1)";
+    const lastPrompt = prompts[prompts.length - 1];
+    prompt.textContent = panelOff ? "Front panel removed: the keypad does not respond"
+      : awake || lastPrompt === "pairing" ? promptLabel(lastPrompt) : "Keypad asleep: touch it to wake";
     const ls = lockState(cur) || "unknown";
     const alarmOn = (s.alarms || []).length > 0;
     const failed = prompts.includes("failure") || prompts.includes("locked_out");
@@ -85,7 +101,7 @@ export function lockPanel(d) {
     ledLock.classList.toggle("on", awake);
     motor.textContent = `Bolt: ${ls}`;
     motor.className = `chip ${ls === "locked" ? "ok" : ls === "unlocked" ? "warn" : ""}`;
-    mode.textContent = `Mode: ${operatingMode(cur) || "Normal"}`;
+    mode.textContent = `Mode: ${modeLabel(operatingMode(cur) || "Normal")}`;
   };
   update(d);
   return { el: h("div", { class: "panels" }, front, back), update };

@@ -6,6 +6,7 @@ import { pageHead } from "../components/page-head.js";
 import { lockLog } from "../components/lock-log.js";
 import { lockCredentials } from "../components/lock-credentials.js";
 import { alarms, battery, humanize, lockState, operatingMode } from "../device-state.js";
+import { alarmLabel, modeLabel } from "../lock-labels.js";
 import { can } from "../perms.js";
 import { device, subscribe } from "../store.js";
 import { toast, toastError } from "../toast.js";
@@ -14,7 +15,7 @@ function unlockDialog(d) {
   const pin = input({ name: "pin", type: "password", inputmode: "numeric", autocomplete: "off", required: true, pattern: "[0-9]{4,8}", id: "unlock-pin" });
   const error = h("div", { class: "form-error", role: "alert" });
   const submit = h("button", { class: "btn btn-primary btn-block", type: "submit", id: "unlock-submit" }, icon("unlock", 18), "Unlock");
-  const form = h("form", {}, field("Your unlock PIN", pin, "Set it under Account if you have none."), error, submit);
+  const form = h("form", {}, field("Your unlock PIN", pin, "Set it under Account > Remote unlock PIN if you have none."), error, submit);
   const dlg = dialog("Unlock the door", form);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -26,6 +27,29 @@ function unlockDialog(d) {
     } catch (err) { error.textContent = err.message; pin.select(); }
   });
   pin.focus();
+}
+
+// Issue 10: a lock that cannot read its memory stays locked; the owner starts it over with a new
+// administrator code (POST /api/locks/{id}/restore). Every credential it held has to be added again.
+function restoreDialog(d) {
+  const code = input({ name: "admin_code", id: "restore-code", inputmode: "numeric", pattern: "[0-9]{6,10}", required: true, autocomplete: "off", placeholder: "6-10 digits" });
+  const name = input({ name: "user_name", id: "restore-name", required: true, maxlength: 64, placeholder: "Your name" });
+  const error = h("div", { class: "form-error", role: "alert" });
+  const submit = h("button", { class: "btn btn-primary", type: "submit", id: "restore-submit" }, "Restore the lock");
+  const form = h("form", {},
+    h("p", { class: "muted" }, "The lock forgets every code, card and fingerprint it had and starts again with this administrator door code. Add the others again afterwards."),
+    field("Whose code", name), field("New administrator door code", code, "Opens the lock's menu at the keypad (3571#)."), error,
+    h("div", { class: "row end" }, submit));
+  const dlg = dialog("Restore the lock's memory", form);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!form.checkValidity()) { error.textContent = "A door code is 6 to 10 digits."; return; }
+    try {
+      await busy(submit, () => api.post(`/api/locks/${d.id}/restore`, { admin_code: code.value, user_name: name.value }));
+      toast("The lock is restored. Its administrator code opens the menu at the keypad.", { kind: "ok" });
+      dlg.close();
+    } catch (err) { error.textContent = err.message; }
+  });
 }
 
 export default function lockScreen(d) {
@@ -54,6 +78,9 @@ export default function lockScreen(d) {
     } }, l)));
   const setVolume = (v) => { for (const b of volume.children) b.setAttribute("aria-pressed", String(b.dataset.value === v)); };
   const alarmBox = h("div", { class: "stack", id: "lock-alarms" });
+  const restoreBtn = h("button", { class: "btn btn-sm", id: "restore-memory", disabled: !can(d, "settings"), onclick: () => restoreDialog(d) }, "Restore…");
+  const damaged = h("div", { class: "chip danger", id: "memory-damaged", role: "alert", hidden: true, style: { height: "auto", padding: "10px 12px", gap: "10px", whiteSpace: "normal" } },
+    icon("alert", 18), h("span", { class: "grow" }, "The lock cannot read its memory. It stays locked and opens only with the key until you restore it here, or reset it at the inside panel."), restoreBtn);
 
   const render = () => {
     const cur = device(d.id) || d;
@@ -65,11 +92,12 @@ export default function lockScreen(d) {
     const b = battery(cur);
     const mode = operatingMode(cur) || "Normal";
     subText.textContent = [b ? `Battery ${b.pct !== undefined ? `${b.pct}%` : `${b.volts} V`}${b.low ? " (low)" : ""}` : null,
-      `Mode ${humanize(mode)}`, cur.online ? "Online" : "Offline"].filter(Boolean).join(" · ");
+      `Mode ${modeLabel(mode)}`, cur.online ? "Online" : "Offline"].filter(Boolean).join(" · ");
+    damaged.hidden = !(cur.state || {}).memory_damaged;
     passage.checked = mode === "Passage";
     const vol = (cur.state || {}).volume || ((cur.state || {}).settings || {}).volume;
     if (vol) setVolume(String(vol).toLowerCase());
-    alarmBox.replaceChildren(...al.map((a) => h("div", { class: "chip danger", style: { height: "32px" } }, icon("alert", 16), humanize(a))));
+    alarmBox.replaceChildren(...al.map((a) => h("div", { class: "chip danger", style: { height: "32px" } }, icon("alert", 16), alarmLabel(a))));
   };
   render();
   const unsub = subscribe((id) => { if (id === null || id === d.id) render(); });
@@ -93,7 +121,7 @@ export default function lockScreen(d) {
       h("div", { class: "stack" },
         h("div", { class: "card" },
           h("div", { class: "lock-hero" }, orb, h("div", { class: "grow" }, stateText, subText)),
-          h("div", { class: "row", style: { marginTop: "16px" } }, unlockBtn, lockBtn), alarmBox),
+          h("div", { class: "row", style: { marginTop: "16px" } }, unlockBtn, lockBtn), damaged, alarmBox),
         h("div", { class: "card" }, tabBar, tabBody)),
       h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Lock settings")),
         h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Normally-open mode"),
