@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, or_, select
 
+from vakt.hub.api_types import SessionId
 from vakt.hub.auth import (
     COOKIE_NAME,
     CurrentAuth,
@@ -19,6 +20,7 @@ from vakt.hub.auth import (
     verify_secret,
 )
 from vakt.hub.db import DbSession, utcnow
+from vakt.hub.errors import errors
 from vakt.hub.models.users import AuthSession, User
 from vakt.hub.ratelimit import FailureLimiter
 
@@ -93,7 +95,7 @@ def user_out(user: User) -> UserOut:
     )
 
 
-@router.post("/register", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post("/register", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors(409))
 async def register(body: RegisterIn, session: DbSession) -> UserOut:
     taken = await session.scalar(
         select(func.count())
@@ -116,7 +118,7 @@ def _too_many(retry_after: int) -> HTTPException:
     )
 
 
-@router.post("/login", response_model=LoginOut)
+@router.post("/login", response_model=LoginOut, responses=errors(401, 429))
 async def login(body: LoginIn, request: Request, response: Response, session: DbSession) -> LoginOut:
     accounts: FailureLimiter = request.app.state.login_limiter
     addresses: FailureLimiter = request.app.state.address_limiter
@@ -190,7 +192,7 @@ async def list_sessions(auth: CurrentAuth, session: DbSession) -> list[SessionOu
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_session(session_id: int, user: CurrentUser, session: DbSession) -> None:
+async def revoke_session(session_id: SessionId, user: CurrentUser, session: DbSession) -> None:
     row = await session.get(AuthSession, session_id)
     if row is None or row.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"session {session_id} not found")
