@@ -7,20 +7,15 @@ Every 4xx/5xx the hub sends is ``{"message": "<one line a person can read>", "de
 from __future__ import annotations
 
 import http
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from vakt.hub.auth import COOKIE_NAME, current_auth
 
 
 class FieldError(BaseModel):
@@ -43,10 +38,6 @@ AUTH_ERRORS = (401, 403)
 BODY_ERRORS = (413, 422)
 PARAMETER_ERRORS = (422,)
 PATH_ERRORS = (404,)
-SECURITY_SCHEMES = {
-    "bearer": {"type": "http", "scheme": "bearer", "description": "the token from POST /api/auth/login"},
-    "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME, "description": "set by sign-in"},
-}
 
 
 def summarize(errors: list[dict[str, object]]) -> str:
@@ -94,50 +85,34 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------
-def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
-    for sub in dependant.dependencies:
-        yield sub
-        yield from _dependencies(sub)
-
-
-def _needs_sign_in(route: APIRoute) -> bool:
-    return any(d.call is current_auth for d in _dependencies(route.dependant))
-
-
-def _has_parameters(dependant: Dependant) -> bool:
-    return bool(
-        dependant.path_params or dependant.query_params or dependant.header_params or dependant.cookie_params
-    ) or any(_has_parameters(d) for d in dependant.dependencies)
-
-
-def _route_errors(route: APIRoute) -> set[int]:
-    codes: set[int] = set()
-    if _needs_sign_in(route):
-        codes.update(AUTH_ERRORS)
-    if "{" in route.path_format:
-        codes.update(PATH_ERRORS)
-    if route.body_field is not None:
-        codes.update(BODY_ERRORS)
-    if _has_parameters(route.dependant):
-        codes.update(PARAMETER_ERRORS)
-    return codes
-
-
 def _openapi_with_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    plain = app.openapi
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            document_errors(schema, [r for r in app.routes if isinstance(r, APIRoute)])
-            app.openapi_schema = schema
-        return app.openapi_schema
+        schema = plain()  # FastAPI caches it (and rebuilds when routes change)
+        if not schema.get("x-errors-documented"):
+            document_errors(schema)
+            schema["x-errors-documented"] = True
+        return schema
 
     return openapi
 
 
-def document_errors(schema: dict[str, Any], routes: list[APIRoute]) -> None:
-    """Declare the security schemes, each route's sign-in and every error it may answer with."""
+def _operation_errors(path: str, operation: dict[str, Any]) -> set[int]:
+    codes: set[int] = set()
+    if operation.get("security"):
+        codes.update(AUTH_ERRORS)
+    if "{" in path:
+        codes.update(PATH_ERRORS)
+    if "requestBody" in operation:
+        codes.update(BODY_ERRORS)
+    if operation.get("parameters"):
+        codes.update(PARAMETER_ERRORS)
+    return codes
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Declare, on every operation, each error the shared layers and the route may answer with."""
     components = schema.setdefault("components", {})
     definitions = TypeAdapter(ErrorOut).json_schema(ref_template="#/components/schemas/{model}")
     schemas = components.setdefault("schemas", {})
@@ -145,20 +120,12 @@ def document_errors(schema: dict[str, Any], routes: list[APIRoute]) -> None:
     schemas["ErrorOut"] = definitions
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    components["securitySchemes"] = SECURITY_SCHEMES
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
-    for route in routes:
-        if not route.include_in_schema:
-            continue
-        for method in route.methods or ():
-            operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
-            if operation is None:
-                continue
+    for path, item in schema.get("paths", {}).items():
+        for operation in item.values():
             responses = operation.setdefault("responses", {})
-            for code in _route_errors(route):
+            for code in _operation_errors(path, operation):
                 responses.setdefault(str(code), {"description": http.HTTPStatus(code).phrase})
             for code, response in responses.items():
                 if code[0] in "45":
                     response["content"] = error_body
-            if _needs_sign_in(route):
-                operation["security"] = [{"bearer": []}, {"cookie": []}]
