@@ -35,7 +35,7 @@ class ErrorOut(BaseModel):
 
 # Answers the shared layers can give on any route of a kind; routes add their own with ``errors()``.
 AUTH_ERRORS = (401, 403)
-BODY_ERRORS = (413, 422)
+BODY_ERRORS = (400, 413, 422)  # 400: a body that is not JSON
 PARAMETER_ERRORS = (422,)
 PATH_ERRORS = (404,)
 

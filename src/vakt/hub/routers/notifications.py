@@ -345,28 +345,36 @@ class DetectionStatusOut(BaseModel):
     cameras: dict[str, CameraAnalysisOut] = Field(description="the caller's cameras under analysis, by id")
 
 
-_PATH = re.compile(r"(?<![\w.])/[^\s:;,()'\"]+")
+_PATH = re.compile(r"(?<![\w.:/])/[^\s:;,()'\"]+")
+_URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
 
 
-def _without_paths(text: str | None) -> str | None:
-    """The server's folders are nobody's business but its owner's (they are in its logs)."""
-    return None if text is None else _PATH.sub("<hub folder>", text)
+def _without_paths(text: str | None, folders: tuple[str, ...] = ()) -> str | None:
+    """The server's folders and stream passwords are nobody's business but its owner's (they are in
+    its logs)."""
+    if text is None:
+        return None
+    for folder in sorted(folders, key=len, reverse=True):  # folders may contain spaces
+        text = text.replace(folder, "<hub folder>")
+    return _PATH.sub("<hub folder>", _URL_CREDENTIALS.sub("://***@", text))
 
 
 @router.get("/detection/status", response_model=DetectionStatusOut, responses=errors(503))
 async def detection_status(user: CurrentUser, session: DbSession, request: Request) -> DetectionStatusOut:
     """Whether a person model is loaded (else motion-only alerts, and why) and the caller's cameras."""
     status_: dict[str, Any] = _alerts(request).status
+    settings: HubSettings = request.app.state.settings
+    folders = tuple(str(p) for p in (settings.data_dir, settings.models_dir, settings.media_dir))
     mine = {str(a.device.id) for a in await visible_devices(session, user)}
     cameras = {
-        key: CameraAnalysisOut(frames=int(value["frames"]), error=_without_paths(value["error"]))
+        key: CameraAnalysisOut(frames=int(value["frames"]), error=_without_paths(value["error"], folders))
         for key, value in status_["cameras"].items()
         if key in mine
     }
     return DetectionStatusOut(
-        detector=_without_paths(status_["detector"]) or "",
+        detector=_without_paths(status_["detector"], folders) or "",
         person_detection=bool(status_["person_detection"]),
-        problem=_without_paths(status_["problem"]),
+        problem=_without_paths(status_["problem"], folders),
         cameras=cameras,
     )
 
