@@ -10,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
-from tests.hub.conftest import Hub, Mosquitto, hub_settings, label, running_hub
+from tests.hub.conftest import PG_DSN, Hub, Mosquitto, hub_settings, label, postgres_url, running_hub
 
+__all__ = ["postgres_url"]  # the session's PostgreSQL fixture
 # Routes that end the fixture's own session or account: kept out of every phase, as the brief allows.
 DESTRUCTIVE = (
     ("POST", "/api/auth/logout"),  # signs the fuzzer out
@@ -114,11 +118,29 @@ def _failures(event: events.ScenarioFinished) -> list[str]:
     return found
 
 
+@pytest.fixture
+def fuzz_database(postgres_url: str) -> Iterator[str]:
+    """PostgreSQL, the stricter of the two databases (32-bit ids, no NUL in text)."""
+    name = f"{postgres_url.rsplit('/', 1)[1]}_fuzz_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(f"{PG_DSN}/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield f"{postgres_url.rsplit('/', 1)[0]}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.mark.slow
+@pytest.mark.postgres
 async def test_issue11_schemathesis_finds_no_server_error_and_no_schema_violation(
-    tmp_path: Path, mosquitto: Mosquitto
+    tmp_path: Path, mosquitto: Mosquitto, fuzz_database: str
 ) -> None:
-    settings = hub_settings(tmp_path, mosquitto, command_timeout_s=0.3)
+    settings = hub_settings(tmp_path, mosquitto, database_url=fuzz_database, command_timeout_s=0.3)
     async with running_hub(settings, mosquitto) as hub:
         token = await _owner_with_devices(hub)
         started = time.monotonic()

@@ -7,10 +7,14 @@ a NUL in a device name was stored; ``/api/detection/status`` showed every camera
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from tests.hub.conftest import Hub, label
+import pytest
 
+from tests.hub.conftest import Hub, Mosquitto, hub_settings, label, postgres_url, running_hub
+
+__all__ = ["postgres_url"]  # the session's PostgreSQL fixture
 HUGE = 2**63  # one past SQLite's and PostgreSQL's largest integer
 
 
@@ -77,13 +81,16 @@ async def test_issue11_device_names_refuse_control_characters_and_are_bounded(hu
     _, token = await hub.user("alice")
     gateway = await hub.add_device(token, label("gateway"), name="Hall")
     async with hub.client(token) as c:
-        for bad in ("Front\x00door", "Front\ndoor", "\x1b[31mred", "x" * 101):
+        for bad in ("Front\ndoor", "\x1b[31mred", "Tab\there", "x" * 101):
             r = await c.patch(f"/api/devices/{gateway['id']}", json={"name": bad})
             _refused(r, "body.name")
+        r = await c.patch(f"/api/devices/{gateway['id']}", json={"name": "Front\x1bdoor"})
+        assert "control characters" in r.json()["message"] and "U+001B" in r.json()["message"]
         r = await c.patch(f"/api/devices/{gateway['id']}", json={"name": "Front\x00door"})
-        assert "control characters" in r.json()["message"] and "U+0000" in r.json()["message"]
+        _refused(r, "body")  # NUL: refused in any text of any request
+        assert "U+0000" in r.json()["message"]
         r = await c.post("/api/devices", json={"qr": label("camera").to_qr(), "name": "Porch\x00"})
-        _refused(r, "body.name")
+        _refused(r, "body")
         r = await c.post("/api/cameras", json={"name": "Yard\x07", "url": "rtsp://127.0.0.1:9/live"})
         _refused(r, "body.name")
         assert (await c.get(f"/api/devices/{gateway['id']}")).json()["name"] == "Hall"  # unchanged
@@ -106,3 +113,28 @@ async def test_issue11_detection_status_shows_only_the_callers_cameras_and_no_se
         for r in (theirs, await a.get("/api/detection/status")):
             assert data_dir not in r.text and "/tmp" not in r.text, r.text
             assert "vakt models fetch" in r.json()["problem"]  # the reason is still told
+
+
+@pytest.mark.postgres
+async def test_issue11_a_nul_anywhere_in_text_is_422_on_postgresql(
+    tmp_path: Path, mosquitto: Mosquitto, postgres_url: str
+) -> None:
+    """PostgreSQL refuses NUL in text: it must be refused before a query is built (once a 500)."""
+    async with running_hub(hub_settings(tmp_path, mosquitto, database_url=postgres_url), mosquitto) as pg:
+        _, token = await pg.user("alice")
+        gateway = await pg.add_device(token, label("gateway"))
+        async with pg.client() as anonymous, pg.client(token) as c:
+            for r in (
+                await anonymous.post("/api/auth/login", json={"login": "ali\x00ce", "password": "x"}),
+                await anonymous.post(
+                    "/api/auth/register",
+                    json={"email": "a\x00b@example.org", "username": "bob", "password": "long enough pw"},
+                ),
+                await c.post(
+                    f"/api/devices/{gateway['id']}/shares", json={"user": "b\x00b", "permissions": []}
+                ),
+                await c.post("/api/cameras", json={"name": "Yard", "url": "rtsp://127.0.0.1:9/li\x00ve"}),
+                await c.post("/api/devices", json={"qr": "VAKT:1;S=AB\x00;C=1;M=VL-100"}),
+                await c.get("/api/locks/1/log", params={"source": "Key\x00pad"}),
+            ):
+                assert r.status_code in (404, 422), (r.request.url, r.status_code, r.text)

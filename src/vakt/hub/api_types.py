@@ -6,11 +6,13 @@ database integer (SQLite and PostgreSQL keep ids in 32/64 bits) or a ``datetime`
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import HTTPException, Path, Query, Request, status
+from fastapi.requests import HTTPConnection
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 # Ids are SQL INTEGER primary keys: PostgreSQL's is 32-bit signed, the smaller of our two databases.
@@ -66,3 +68,32 @@ Text = Annotated[str, AfterValidator(_printable)]
 def printable(value: str) -> str:
     """The same check for values outside a model (a settings dict)."""
     return _printable(value)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+async def refuse_nul(connection: HTTPConnection) -> None:
+    """No text the hub stores or looks up may hold a NUL: PostgreSQL refuses it (once a 500 anywhere)."""
+    where = None
+    if "\x00" in connection.url.path:
+        where = "path"
+    elif any(_has_nul(k) or _has_nul(v) for k, v in connection.query_params.multi_items()):
+        where = "query"
+    elif isinstance(connection, Request) and b"\\u0000" in await connection.body():
+        try:
+            if _has_nul(json.loads(await connection.body())):
+                where = "body"
+        except ValueError:
+            pass  # not JSON: the route's own validation answers
+    if where is not None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: NUL characters (U+0000) are not allowed"
+        )
