@@ -62,6 +62,7 @@ class AlertsService:
 
     def __init__(self, app: FastAPI, detector: Detector, model_problem: str | None) -> None:
         self.settings: HubSettings = app.state.settings
+        self._app_state = app.state
         self.sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
         self.bus: EventBus = app.state.bus
         self.detector = detector
@@ -119,6 +120,8 @@ class AlertsService:
                     url = self._sub_url(camera)
                 if url is None or not settings.get("intelligent_human_detection", True):
                     continue
+                if self._recording_gave_up(camera.id):  # the camera never answers: stop dialing it too
+                    continue
                 detector_config = NoDetectorConfig() if not self.detector.finds_people else None
                 config = DetectConfig(
                     sensitivity=int(settings.get("detection_sensitivity", 50)),
@@ -135,6 +138,10 @@ class AlertsService:
                 self.analyses[device_id], self._configs[device_id] = analysis, (url, config)
                 analysis.start()
                 log.info("analysing camera %d (sensitivity %d)", device_id, config.sensitivity)
+
+    def _recording_gave_up(self, device_id: int) -> bool:
+        cameras = getattr(self._app_state, "cameras", None)
+        return cameras is not None and cameras.gave_up(device_id) is not None
 
     def _stream_url(self, stream: Camera, camera: Device) -> str | None:
         """The sub-stream (else main) of a camera the recording side knows, with its credentials."""

@@ -147,6 +147,9 @@ class CameraOut(BaseModel):
     recording: bool
     manual_recording: bool
     recording_error: str | None
+    stream_error: str | None = Field(
+        description="why the hub stopped dialing the camera; POST .../reconnect to try again"
+    )
     codec: str | None
     permissions: list[Permission]
 
@@ -179,6 +182,7 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
         recording=bool(pipe and pipe.recorder.recording),
         manual_recording=bool(pipe and pipe.manual),
         recording_error=pipe.recorder.error if pipe else None,
+        stream_error=pipe.ingest.gave_up if pipe else None,
         codec=pipe.live.codec if pipe else None,
         permissions=sorted(access.permissions),
     )
@@ -224,6 +228,14 @@ async def update_recording_settings(
         camera.retention_max_mb = None
     await session.commit()
     await supervisor.reconcile()
+    return camera_out(access, camera, supervisor)
+
+
+@router.post("/{device_id}/reconnect", response_model=CameraOut, responses=errors(409, 503))
+async def reconnect(access: SettingsAccess, session: DbSession, supervisor: Supervisor) -> CameraOut:
+    """Dial the camera again after the hub gave up on it (``stream_error``), or at once."""
+    camera = await _camera(session, access.device.id)
+    await supervisor.reconnect(access.device.id)
     return camera_out(access, camera, supervisor)
 
 
