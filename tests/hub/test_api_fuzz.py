@@ -31,12 +31,14 @@ __all__ = ["postgres_url"]  # the session's PostgreSQL fixture
 DESTRUCTIVE = (
     ("POST", "/api/auth/logout"),  # signs the fuzzer out
     ("DELETE", "/api/auth/sessions/{session_id}"),  # may revoke the fuzzer's own session
+    ("DELETE", "/api/auth/me"),  # deletes the account (hardening's route, when merged)
 )
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
     "content_type_conformance",
     "response_schema_conformance",
+    "ignored_auth",  # a route that declares sign-in refuses a request without it
 )
 EXAMPLES_PER_OPERATION = 8
 # Fuzzing and stateful phases cycle with fresh cases until this budget is spent (suite budget: < 3 min).
@@ -54,7 +56,12 @@ def _config(token: str) -> SchemathesisConfig:
             "seed": 11,
             "headers": {"Authorization": f"Bearer {token}"},
             "request-timeout": 20,
-            "generation": {"max-examples": EXAMPLES_PER_OPERATION, "no-shrink": True, "deterministic": True},
+            "generation": {
+                "max-examples": EXAMPLES_PER_OPERATION,
+                "no-shrink": True,
+                "deterministic": True,
+                "allow-x00": True,  # NUL in every kind of text: PostgreSQL refuses it
+            },
             "phases": {
                 "examples": {"enabled": False},
                 "coverage": {"enabled": True, "unexpected-methods": []},

@@ -4,7 +4,9 @@ with the account that registered them (real hub, real Mosquitto, SQLite)."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,14 @@ PRIVATE_WEBHOOKS = (
 )
 
 
+def _resolves_privately(name: str) -> bool:
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(not ipaddress.ip_address(a).is_global for a in addresses)
+
+
 async def test_issue11_webhooks_need_https_to_a_public_host(hub: Hub) -> None:
     _, token = await hub.user("alice")
     async with hub.client(token) as c:
@@ -44,6 +54,11 @@ async def test_issue11_webhooks_need_https_to_a_public_host(hub: Hub) -> None:
             r = await c.put("/api/notifications/webhook", json={"url": url})
             assert r.status_code == 422, (url, r.text)
             assert r.json()["message"].startswith(("url:", "body.url")), r.json()
+        # a name that resolves to a private address: this machine's own name (/etc/hosts or DNS)
+        own = socket.gethostname()
+        if _resolves_privately(own):
+            r = await c.put("/api/notifications/webhook", json={"url": f"https://{own}/hook"})
+            assert r.status_code == 422 and "private address" in r.json()["message"], r.text
         assert (await c.get("/api/notifications/webhook")).json() == {"url": None}  # nothing stored
         r = await c.put("/api/notifications/webhook", json={"url": "https://hooks.example.org/vakt"})
         assert r.status_code == 200, r.text

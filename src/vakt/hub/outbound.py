@@ -70,15 +70,22 @@ def check_web_url(url: str, allowed_hosts: frozenset[str], private_ok: bool) -> 
         )
 
 
-async def check_resolved(url: str, allowed_hosts: frozenset[str], private_ok: bool) -> None:
-    """Before connecting: the name must not resolve to a private address (unless allowed)."""
+async def check_resolved(
+    url: str, allowed_hosts: frozenset[str], private_ok: bool, unresolvable_ok: bool = False
+) -> None:
+    """The name must not resolve to a private address (unless allowed); ``unresolvable_ok`` when a name
+    that does not resolve yet may be kept (set now, delivered later)."""
     check_web_url(url, allowed_hosts, private_ok)
     host = (urlsplit(url).hostname or "").lower()
     if private_ok or host in allowed_hosts or _address(host) is not None:
         return
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as exc:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM), 5
+        )
+    except (OSError, TimeoutError) as exc:
+        if unresolvable_ok:
+            return
         raise RefusedDestination(f"cannot resolve {host}: {exc}") from None
     for info in infos:
         address = _address(str(info[4][0]))

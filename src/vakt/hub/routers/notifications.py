@@ -30,7 +30,7 @@ from vakt.hub.models.alerts import (
     PushSubscription,
     Webhook,
 )
-from vakt.hub.outbound import RefusedDestination, check_web_url
+from vakt.hub.outbound import RefusedDestination, check_resolved
 from vakt.hub.permissions import (
     DeviceAccess,
     Permission,
@@ -209,10 +209,12 @@ def _destinations(request: Request) -> tuple[frozenset[str], bool]:
     return frozenset(h.lower() for h in settings.outbound_allowed_hosts), settings.webhook_private_addresses
 
 
-def _check_destination(request: Request, url: str, field: str, private_ok: bool | None = None) -> None:
+async def _check_destination(request: Request, url: str, field: str, private_ok: bool | None = None) -> None:
     allowed, private = _destinations(request)
     try:
-        check_web_url(url, allowed, private if private_ok is None else private_ok)
+        await check_resolved(
+            url, allowed, private if private_ok is None else private_ok, unresolvable_ok=True
+        )
     except RefusedDestination as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: {exc}") from None
 
@@ -225,7 +227,7 @@ async def subscribe(
     endpoint = str(body.endpoint)
     if len(endpoint) > 1000:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "endpoint: at most 1000 characters")
-    _check_destination(request, endpoint, "endpoint", private_ok=False)
+    await _check_destination(request, endpoint, "endpoint", private_ok=False)
     row = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     if row is not None and row.user_id != user.id:
         # Whoever learns an endpoint must not redirect another account's alerts to their own keys.
@@ -275,7 +277,7 @@ async def set_webhook(
 ) -> dict[str, str]:
     """Notifications are POSTed as JSON with ``X-Vakt-Signature: sha256=<HMAC-SHA256 of the body>``;
     the secret is shown here once. Only https to a public host, unless the hub's owner allows it."""
-    _check_destination(request, str(body.url), "url")
+    await _check_destination(request, str(body.url), "url")
     secret = secrets.token_urlsafe(32)
     sealed = request.app.state.broker_sync.box.encrypt(secret, "webhook")
     row = await session.get(Webhook, user.id)
