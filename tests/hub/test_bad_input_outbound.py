@@ -10,8 +10,11 @@ import socket
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
+from tests.alerts.conftest import camera_state, person_event, set_state
+from tests.hub.conftest import Hub, Mosquitto, hub_settings, label, running_hub
+from vakt.hub.models.alerts import PushSubscription, Webhook
 from vakt.hub.outbound import RefusedDestination, check_camera_url, check_web_url
 
 
@@ -146,3 +149,43 @@ def test_issue11_web_url_policy(url: str, allowed: bool) -> None:
 def test_issue11_camera_url_policy_allows_the_lan_and_loopback() -> None:
     for url in ("rtsp://127.0.0.1:8554/live", "rtsps://cam.lan/live", "rtsp://10.0.0.9/s1"):
         check_camera_url(url)
+
+
+async def test_issue11_deliveries_check_the_destination_again(hub: Hub) -> None:
+    """A name that resolved publicly when it was set may point inside later (DNS rebinding), and rows
+    stored before this check existed were never checked: each delivery checks again, and refuses."""
+    own = socket.gethostname()
+    if not _resolves_privately(own):
+        pytest.skip(f"{own} does not resolve to a private address here")
+    _, token = await hub.user("alice")
+    user_id = (await _me(hub, token))["id"]
+    camera = await hub.add_device(token, label("camera"), name="Porch")
+    await set_state(hub, camera["id"], camera_state())
+    box = hub.app.state.broker_sync.box
+    subscription = _subscription(f"https://{own}/push/1")
+    async with hub.app.state.sessionmaker() as session:  # as if stored when the name was still public
+        session.add(
+            Webhook(user_id=user_id, url=f"https://{own}/hook", secret_encrypted=box.encrypt("s", "webhook"))
+        )
+        keys = subscription["keys"]
+        assert isinstance(keys, dict)
+        session.add(PushSubscription(user_id=user_id, endpoint=f"https://{own}/push/1", **keys))
+        await session.commit()
+    alerts = hub.app.state.alerts
+    alerts.notifier.retry_delays = (0.01,)
+    await alerts.person_started(camera["id"], person_event(), 1_700_000_000.0)
+    await alerts.notifier.drain()
+    async with hub.client(token) as c:
+        item = (await c.get("/api/notifications")).json()["items"][0]
+        deliveries = {
+            d["channel"]: d for d in (await c.get(f"/api/notifications/{item['id']}/deliveries")).json()
+        }
+    assert deliveries["webhook"]["status"] == "failed" and "private address" in deliveries["webhook"]["error"]
+    assert deliveries["push"]["status"] == "gone" and "refused" in deliveries["push"]["error"]
+    async with hub.app.state.sessionmaker() as session:
+        assert (await session.scalars(select(PushSubscription))).all() == []
+
+
+async def _me(hub: Hub, token: str) -> dict[str, object]:
+    async with hub.client(token) as c:
+        return dict((await c.get("/api/auth/me")).json())

@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -105,3 +106,18 @@ def check_camera_url(url: str) -> None:
         )
     if address.is_link_local:
         raise RefusedDestination(f"{host} is a link-local address (cloud metadata services live there)")
+
+
+@dataclass(frozen=True, slots=True)
+class Destinations:
+    """The hub owner's allowances, checked again right before each delivery (a name may resolve to a
+    private address later than when it was set: DNS rebinding)."""
+
+    allowed_hosts: frozenset[str] = frozenset()
+    webhook_private_ok: bool = False
+
+    async def check_webhook(self, url: str) -> None:
+        await check_resolved(url, self.allowed_hosts, self.webhook_private_ok)
+
+    async def check_push(self, url: str) -> None:
+        await check_resolved(url, self.allowed_hosts, False)

@@ -31,6 +31,7 @@ from vakt.hub.camera_supervisor import password_context, with_credentials
 from vakt.hub.models.alerts import Arming, ArmingMode, NotificationKind, PersonEventRecord
 from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import Device
+from vakt.hub.outbound import Destinations
 from vakt.hub.permissions import Permission
 from vakt.hub.settings import HubSettings
 
@@ -69,7 +70,12 @@ class AlertsService:
         self.model_problem = model_problem
         self.vapid = VapidKeys.load_or_create(self.settings.data_dir)
         self.box = app.state.broker_sync.box
-        self.notifier = Notifier(self.sessionmaker, self.bus, PushSender(self.vapid), self.box)
+        destinations = Destinations(
+            frozenset(h.lower() for h in self.settings.outbound_allowed_hosts),
+            self.settings.webhook_private_addresses,
+        )
+        push = PushSender(self.vapid, destinations=destinations)
+        self.notifier = Notifier(self.sessionmaker, self.bus, push, self.box)
         self.defense = DefenseController(app.state.mqtt)
         self.device_alerts = DeviceAlerts(self)
         self.analyses: dict[int, CameraAnalysis] = {}
