@@ -34,8 +34,9 @@ class ErrorOut(BaseModel):
 
 
 # Answers the shared layers can give on any route of a kind; routes add their own with ``errors()``.
+ANY_ERRORS = (400,)  # a request the HTTP server cannot parse (say, control characters in a header)
 AUTH_ERRORS = (401, 403)
-BODY_ERRORS = (400, 413, 422)  # 400: a body that is not JSON
+BODY_ERRORS = (413, 422)
 PARAMETER_ERRORS = (422,)
 PATH_ERRORS = (404,)
 
@@ -99,7 +100,7 @@ def _openapi_with_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def _operation_errors(path: str, operation: dict[str, Any]) -> set[int]:
-    codes: set[int] = set()
+    codes: set[int] = set(ANY_ERRORS)
     if operation.get("security"):
         codes.update(AUTH_ERRORS)
     if "{" in path:
