@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
 
-from tests.hub.conftest import Hub, hub, label, mosquitto, postgres_url  # fixtures re-exported in __all__
+from tests.hub.conftest import (  # fixtures re-exported in __all__
+    Hub,
+    Mosquitto,
+    hub_settings,
+    label,
+    mosquitto,
+    postgres_url,
+    running_hub,
+)
 from vakt.detect.types import PersonEvent
 from vakt.hub.models.devices import Device
 
@@ -84,6 +93,14 @@ class Endpoint:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+async def hub(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Hub]:
+    """The hub, with the local push service / webhook receiver allowed by its owner (plain http, loopback)."""
+    settings = hub_settings(tmp_path, mosquitto, outbound_allowed_hosts=["127.0.0.1"])
+    async with running_hub(settings, mosquitto) as running:
+        yield running
 
 
 @pytest.fixture

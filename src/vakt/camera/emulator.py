@@ -46,6 +46,7 @@ class CameraEmulator:
         self._publisher: asyncio.Task[None] | None = None
         self._dirty = asyncio.Event()
         self._outbox: deque[Event] = deque(maxlen=OUTBOX_EVENTS)
+        self._flush_lock = asyncio.Lock()
         self._lifecycle = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sub_clips: dict[bool, Clip] = {}
@@ -196,16 +197,21 @@ class CameraEmulator:
         await self._flush_outbox()
 
     async def _flush_outbox(self) -> None:
-        """C10.1: events raised while offline are delivered once the camera is back."""
-        client = self.mqtt
-        if client is None or not client.connected.is_set():
-            return
-        while self._outbox:
-            try:
-                await client.publish_event(self._outbox[0])
-            except DeviceOffline:
+        """C10.1: events raised while offline are delivered once the camera is back, each once, in order."""
+        # One flush at a time: two events at once (active defense ending) once both sent the head and
+        # both popped it, the second from an empty deque (IndexError), skipping an event.
+        async with self._flush_lock:
+            client = self.mqtt
+            if client is None or not client.connected.is_set():
                 return
-            self._outbox.popleft()
+            while self._outbox:
+                event = self._outbox[0]
+                try:
+                    await client.publish_event(event)
+                except DeviceOffline:
+                    return
+                if self._outbox and self._outbox[0] is event:  # a full outbox may have dropped it meanwhile
+                    self._outbox.popleft()
 
     async def _publish_states(self) -> None:
         while True:

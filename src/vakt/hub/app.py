@@ -7,13 +7,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from vakt import __version__
 from vakt.broker.accounts import BrokerAccounts
 from vakt.files import private_folder
 from vakt.hub import device_proof, maintenance, migrate
 from vakt.hub.alerts import service as alerts_service
+from vakt.hub.api_types import refuse_nul
 from vakt.hub.auth import configure_hashing
 from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.bus import EventBus
@@ -125,7 +126,9 @@ def create_app(
 ) -> FastAPI:
     """The hub app. ``services`` replaces the default SERVICES list (tests); ``broker_accounts`` is the
     live account list of an embedded broker, kept in sync with the hub's devices."""
-    app = FastAPI(title="vakt hub", version=__version__, lifespan=_lifespan)
+    app = FastAPI(
+        title="vakt hub", version=__version__, lifespan=_lifespan, dependencies=[Depends(refuse_nul)]
+    )
     app.state.settings = settings or HubSettings()
     app.state.broker_accounts = broker_accounts
     app.state.services = list(SERVICES if services is None else services)

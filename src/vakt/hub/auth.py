@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, WebSocket, WebSocketException, status
 from fastapi.requests import HTTPConnection
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,7 +117,21 @@ def request_token(connection: HTTPConnection) -> str | None:
     return connection.cookies.get(COOKIE_NAME)
 
 
-async def current_auth(connection: HTTPConnection, db: DbSession) -> Authenticated:
+# Declared for the OpenAPI document (its security schemes); the token is read by request_token().
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="the token from POST /api/auth/login"
+)
+_cookie = APIKeyCookie(
+    name=COOKIE_NAME, auto_error=False, scheme_name="cookie", description="set by POST /api/auth/login"
+)
+
+
+async def current_auth(
+    connection: HTTPConnection,
+    db: DbSession,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _cookie_token: Annotated[str | None, Depends(_cookie)],
+) -> Authenticated:
     found = await authenticate_token(db, request_token(connection))
     if found is None:
         raise HTTPException(

@@ -85,6 +85,7 @@ class _Wanted:
     sub_url: str | None
     audio: bool
     continuous: bool
+    emulated: bool = False
 
 
 class OnDemandLive:
@@ -238,6 +239,7 @@ class CameraSupervisor:
                     sub,
                     camera.audio,
                     camera.recording_mode == RecordingMode.CONTINUOUS.value,
+                    camera.emulated,
                 )
         return wanted
 
@@ -278,6 +280,8 @@ class CameraSupervisor:
             segment_seconds=self.settings.segment_seconds,
             read_timeout=self.settings.read_timeout_s,
             backoff_cap=self.settings.reconnect_cap_s,
+            # an emulated camera says by MQTT when it is back; one added by URL is not dialed forever
+            give_up_after=0 if want.emulated else self.settings.reconnect_give_up_after,
         )
 
         async def on_segment(info: SegmentInfo) -> None:
@@ -303,6 +307,19 @@ class CameraSupervisor:
             sub.idle_since = sub.idle_since or now
             if want is None or want.sub_url != sub.url or now - sub.idle_since > timedelta(seconds=30):
                 await self.sub_streams.pop(device_id).stop()
+
+    def gave_up(self, device_id: int) -> str | None:
+        """Why the hub stopped dialing this camera (until its owner reconnects it), or None."""
+        pipe = self.pipelines.get(device_id)
+        return pipe.ingest.gave_up if pipe is not None else None
+
+    async def reconnect(self, device_id: int) -> None:
+        """Dial a camera again from scratch (after it gave up, or to retry at once)."""
+        async with self._lock:
+            pipe = self.pipelines.pop(device_id, None)
+            if pipe is not None:
+                await pipe.stop()
+        await self.reconcile()
 
     def live_stream(self, device_id: int, stream: str) -> LiveStream | None:
         """Main stream: the recording pipeline's; sub: started on demand when the camera has one."""
@@ -338,7 +355,7 @@ class CameraSupervisor:
         async with self.sessionmaker() as session:
             if kind == "lost":
                 await camera_index.open_gap(session, device_id, at, detail)
-            else:
+            elif kind == "up":
                 await camera_index.close_gap(session, device_id, at)
             camera = await session.get(Camera, device_id)
             device = await session.get(Device, device_id)
@@ -353,6 +370,7 @@ class CameraSupervisor:
                     "type": "camera.stream",
                     "device_id": device_id,
                     "streaming": kind == "up",
+                    "gave_up": detail if kind == "gave_up" else None,
                     "at": at.isoformat(),
                 },
                 device_id=device_id,

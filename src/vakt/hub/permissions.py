@@ -11,6 +11,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vakt.hub.api_types import DeviceId
 from vakt.hub.auth import CurrentUser
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.models.devices import Device, Share
@@ -86,7 +87,7 @@ def device_access(
 ) -> Callable[..., Awaitable[DeviceAccess]]:
     """Dependency factory: reads the path parameter ``device_id``; ``permission=None``: any access."""
 
-    async def dependency(device_id: int, user: CurrentUser, session: DbSession) -> DeviceAccess:
+    async def dependency(device_id: DeviceId, user: CurrentUser, session: DbSession) -> DeviceAccess:
         access = await check_device_access(session, user, device_id, permission)
         if owner_only and not access.is_owner:
             raise HTTPException(

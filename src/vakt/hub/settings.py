@@ -97,6 +97,14 @@ class HubSettings(BaseSettings):
         default=900.0, gt=0, le=24 * 3600, description="longest wait between remote-unlock PIN attempts"
     )
     command_timeout_s: float = Field(default=5.0, gt=0, le=60, description="wait for a device's ack")
+    outbound_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts that webhooks and Web Push may reach over plain http or at a private address "
+        "(e.g. a receiver on your LAN); everything else needs https to a public address",
+    )
+    webhook_private_addresses: bool = Field(
+        default=False, description="allow webhooks to loopback, link-local and private addresses (any host)"
+    )
     alert_cooldown_s: float = Field(
         default=60.0,
         ge=0,

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vakt.hub.errors import error_response
 from vakt.hub.settings import HubSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -118,7 +118,7 @@ class WebGuard:
             why = foreign_origin(headers, self.settings.allowed_origins)
             if why is not None:
                 detail = f"{why}; only the hub's own web app may change things (CSRF protection)"
-                await JSONResponse({"detail": detail}, 403)(scope, receive, send_with_headers)
+                await error_response(403, detail)(scope, receive, send_with_headers)
                 return
         limit = self.settings.max_body_bytes
         length = headers.get("content-length")
@@ -151,7 +151,7 @@ class WebGuard:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"the request body is larger than {self.settings.max_body_bytes} bytes"
-        response = JSONResponse({"detail": detail}, 413, headers={"Connection": "close"})
+        response = error_response(413, detail, headers={"Connection": "close"})
         await response(scope, receive, send)
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:

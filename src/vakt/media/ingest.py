@@ -32,14 +32,22 @@ class Backoff:
     initial: float = 0.5
     factor: float = 2.0
     cap: float = 30.0
+    give_up_after: int = 0  # failed connections in a row before giving up; 0: never
     current: float = field(default=0.0, init=False)
+    attempts: int = field(default=0, init=False)
 
     def next_delay(self) -> float:
         self.current = self.initial if self.current == 0 else min(self.cap, self.current * self.factor)
+        self.attempts += 1
         return self.current
 
     def reset(self) -> None:
         self.current = 0.0
+        self.attempts = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return 0 < self.give_up_after <= self.attempts
 
 
 @dataclass
@@ -86,6 +94,7 @@ class Ingest:
         self.on_status = on_status
         self.timeouts = (open_timeout, read_timeout)
         self.backoff = backoff or Backoff()
+        self.gave_up: str | None = None  # why it stopped dialing (give_up_after failures in a row)
         self.stats = IngestStats()
         self.connected = False
         self._stop = threading.Event()
@@ -101,6 +110,7 @@ class Ingest:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        reason = "stream ended"
         while not self._stop.is_set():
             try:
                 self._session()
@@ -116,6 +126,11 @@ class Ingest:
             if self._stop.is_set():
                 break
             delay = self.backoff.next_delay()
+            if self.backoff.exhausted:  # a camera that never answers is not dialed forever
+                self.gave_up = f"gave up after {self.backoff.attempts} failed connections: {reason}"[:300]
+                log.warning("%s: %s", self.name, self.gave_up)
+                self._status("gave_up", self.gave_up)
+                break
             log.info("%s: reconnecting in %.1fs", self.name, delay)
             self._stop.wait(delay)
 

@@ -31,6 +31,7 @@ class PipelineConfig:
     segment_seconds: float = 10.0
     read_timeout: float = 5.0
     backoff_cap: float = 30.0
+    give_up_after: int = 0  # failed connections in a row before the ingest stops; 0: never
 
 
 class CameraPipeline:
@@ -68,7 +69,7 @@ class CameraPipeline:
             audio=config.audio,
             on_status=self._status,
             read_timeout=config.read_timeout,
-            backoff=Backoff(cap=config.backoff_cap),
+            backoff=Backoff(cap=config.backoff_cap, give_up_after=config.give_up_after),
         )
 
     async def start(self) -> None:

@@ -17,5 +17,12 @@ class MediaSettings(BaseSettings):
     reconcile_interval_s: float = Field(10.0, ge=0.5, description="pipelines follow the camera list")
     read_timeout_s: float = Field(5.0, ge=1.0, le=60.0, description="a stream silent this long is lost")
     reconnect_cap_s: float = Field(30.0, ge=0.5, le=600.0, description="longest wait between reconnects")
+    reconnect_give_up_after: int = Field(
+        60,
+        ge=0,
+        le=1_000_000,
+        description="failed connections in a row after which the hub stops dialing a camera added by URL "
+        "until its owner reconnects it (POST /api/cameras/{id}/reconnect); 0: never",
+    )
     max_clip_s: int = Field(3600, ge=10, description="longest clip export")
     cloud: StoreConfig | None = Field(None, description="cloud tier store (C7.1); none: local only")

@@ -194,7 +194,12 @@ class Notifier:
     ) -> None:
         delivery_id: int | None = None
         for attempt in range(1, len(self.retry_delays) + 2):
-            error = await post_webhook(hook[0], hook[1], {"type": "notification", "notification": payload})
+            error = await post_webhook(
+                hook[0],
+                hook[1],
+                {"type": "notification", "notification": payload},
+                destinations=self._push.destinations,
+            )
             last = attempt > len(self.retry_delays)
             status = (
                 DeliveryStatus.SENT

@@ -12,6 +12,7 @@ from typing import Any
 from pywebpush import WebPushException, webpush
 
 from vakt.hub.alerts.vapid import VapidKeys
+from vakt.hub.outbound import Destinations, RefusedDestination
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = (404, 410)
@@ -37,13 +38,22 @@ class PushSender:
     """Sends one encrypted message; says whether it arrived, may be retried, or the browser is gone."""
 
     def __init__(
-        self, keys: VapidKeys, subject: str = "mailto:hub@vakt.invalid", timeout: float = 10.0
+        self,
+        keys: VapidKeys,
+        subject: str = "mailto:hub@vakt.invalid",
+        timeout: float = 10.0,
+        destinations: Destinations | None = None,
     ) -> None:
         self.keys = keys
         self.subject = subject
         self.timeout = timeout
+        self.destinations = destinations or Destinations()
 
     async def send(self, target: PushTarget, payload: dict[str, Any]) -> tuple[PushOutcome, str | None]:
+        try:
+            await self.destinations.check_push(target.endpoint)
+        except RefusedDestination as exc:  # never again: the subscription goes
+            return PushOutcome.GONE, f"push refused: {exc}"[:250]
         return await asyncio.to_thread(self._send, target, json.dumps(payload))
 
     def _send(self, target: PushTarget, data: str) -> tuple[PushOutcome, str | None]:

@@ -31,6 +31,7 @@ from vakt.hub.camera_supervisor import password_context, with_credentials
 from vakt.hub.models.alerts import Arming, ArmingMode, NotificationKind, PersonEventRecord
 from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import Device
+from vakt.hub.outbound import Destinations
 from vakt.hub.permissions import Permission
 from vakt.hub.settings import HubSettings
 from vakt.media.durable import write_file
@@ -63,13 +64,19 @@ class AlertsService:
 
     def __init__(self, app: FastAPI, detector: Detector, model_problem: str | None) -> None:
         self.settings: HubSettings = app.state.settings
+        self._app_state = app.state
         self.sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
         self.bus: EventBus = app.state.bus
         self.detector = detector
         self.model_problem = model_problem
         self.vapid = VapidKeys.load_or_create(self.settings.data_dir)
         self.box = app.state.broker_sync.box
-        self.notifier = Notifier(self.sessionmaker, self.bus, PushSender(self.vapid), self.box)
+        destinations = Destinations(
+            frozenset(h.lower() for h in self.settings.outbound_allowed_hosts),
+            self.settings.webhook_private_addresses,
+        )
+        push = PushSender(self.vapid, destinations=destinations)
+        self.notifier = Notifier(self.sessionmaker, self.bus, push, self.box)
         self.defense = DefenseController(app.state.mqtt)
         self.device_alerts = DeviceAlerts(self)
         self.analyses: dict[int, CameraAnalysis] = {}
@@ -120,6 +127,8 @@ class AlertsService:
                     url = self._sub_url(camera)
                 if url is None or not settings.get("intelligent_human_detection", True):
                     continue
+                if self._recording_gave_up(camera.id):  # the camera never answers: stop dialing it too
+                    continue
                 detector_config = NoDetectorConfig() if not self.detector.finds_people else None
                 config = DetectConfig(
                     sensitivity=int(settings.get("detection_sensitivity", 50)),
@@ -136,6 +145,10 @@ class AlertsService:
                 self.analyses[device_id], self._configs[device_id] = analysis, (url, config)
                 analysis.start()
                 log.info("analysing camera %d (sensitivity %d)", device_id, config.sensitivity)
+
+    def _recording_gave_up(self, device_id: int) -> bool:
+        cameras = getattr(self._app_state, "cameras", None)
+        return cameras is not None and cameras.gave_up(device_id) is not None
 
     def _stream_url(self, stream: Camera, camera: Device) -> str | None:
         """The sub-stream (else main) of a camera the recording side knows, with its credentials."""

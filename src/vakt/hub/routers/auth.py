@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vakt.hub.api_types import SessionId
 from vakt.hub.auth import (
     COOKIE_NAME,
     CurrentAuth,
@@ -24,6 +25,7 @@ from vakt.hub.auth import (
     verify_password,
 )
 from vakt.hub.db import DbSession, utcnow
+from vakt.hub.errors import errors
 from vakt.hub.models.devices import Device
 from vakt.hub.models.users import AuthSession, Invite, User
 from vakt.hub.ratelimit import AttemptThrottle, check_password, password_attempt
@@ -145,7 +147,9 @@ async def _take_invite(session: AsyncSession, token: str | None) -> Invite:
     return invite
 
 
-@router.post("/register", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors(403, 409)
+)
 async def register(body: RegisterIn, request: Request, session: DbSession) -> UserOut:
     """Create an account: the hub's first account freely, later ones with an owner's invite (or anyone when
     VAKT_OPEN_REGISTRATION is on). Without an invite the answer is the same whether a name is taken or not."""
@@ -196,7 +200,7 @@ async def _check_password(
     return await check_password(throttle, session, attempt, lambda: verify_password(user, password))
 
 
-@router.post("/login", response_model=LoginOut)
+@router.post("/login", response_model=LoginOut, responses=errors(401, 429))
 async def login(body: LoginIn, request: Request, response: Response, session: DbSession) -> LoginOut:
     """Sign in by username or e-mail. Failures slow further tries down (429 with Retry-After), per account,
     per address and per pair, never locking out a place the account has signed in from before."""
@@ -264,7 +268,7 @@ async def list_sessions(auth: CurrentAuth, session: DbSession) -> list[SessionOu
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_session(session_id: int, user: CurrentUser, session: DbSession) -> None:
+async def revoke_session(session_id: SessionId, user: CurrentUser, session: DbSession) -> None:
     row = await session.get(AuthSession, session_id)
     if row is None or row.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"session {session_id} not found")

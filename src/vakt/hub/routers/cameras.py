@@ -18,12 +18,15 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from pydantic import BaseModel, Field, field_validator
 
 from vakt.camera.settings import CameraSettings
+from vakt.hub.api_types import DeviceName, printable
 from vakt.hub.auth import CurrentUser
 from vakt.hub.camera_supervisor import CameraSupervisor, password_context, split_credentials
 from vakt.hub.db import DbSession
+from vakt.hub.errors import errors
 from vakt.hub.models.cameras import Camera, Definition, RecordingMode
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import CommandError
+from vakt.hub.outbound import RefusedDestination, check_camera_url
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access
 from vakt.hub.quotas import ensure_camera_room
 from vakt.hub.settings import HubSettings
@@ -83,10 +86,22 @@ def _check_zone(value: str | None) -> str | None:
     return value
 
 
+def _check_url(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            check_camera_url(value)
+        except RefusedDestination as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+MAX_RETENTION_MB = 1024 * 1024 * 1024  # a petabyte: anything larger is a typo
+
+
 class CameraCreate(BaseModel):
     """A real RTSP/H.264 camera added by URL (V4); no MQTT."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: DeviceName = Field(min_length=1)
     url: str = Field(
         pattern=r"^rtsps?://[^\s]+$", max_length=500, description="main stream, may carry user:pass@"
     )
@@ -94,6 +109,7 @@ class CameraCreate(BaseModel):
     time_zone: str = Field("UTC", description="IANA zone for the calendar (C6 Time Zone)")
 
     _zone = field_validator("time_zone")(_check_zone)
+    _urls = field_validator("url", "sub_url")(_check_url)
 
 
 class CameraSettingsIn(BaseModel):
@@ -101,7 +117,7 @@ class CameraSettingsIn(BaseModel):
     recording_mode: RecordingMode | None = None
     audio: bool | None = None
     retention_days: int | None = Field(None, ge=0, le=3650, description="0: no age limit")
-    retention_max_mb: int | None = Field(None, ge=0, description="0: no size limit")
+    retention_max_mb: int | None = Field(None, ge=0, le=MAX_RETENTION_MB, description="0: no size limit")
 
     _zone = field_validator("time_zone")(_check_zone)
 
@@ -133,6 +149,9 @@ class CameraOut(BaseModel):
     manual_recording: bool
     recording_error: str | None
     storage_warning: str | None = None  # e.g. the free-space floor was capped (issue 10)
+    stream_error: str | None = Field(
+        description="why the hub stopped dialing the camera; POST .../reconnect to try again"
+    )
     codec: str | None
     permissions: list[Permission]
 
@@ -166,12 +185,13 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
         manual_recording=bool(pipe and pipe.manual),
         recording_error=pipe.recorder.error if pipe else None,
         storage_warning=supervisor.storage_warning,
+        stream_error=pipe.ingest.gave_up if pipe else None,
         codec=pipe.live.codec if pipe else None,
         permissions=sorted(access.permissions),
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CameraOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CameraOut, responses=errors(503))
 async def add_camera(
     body: CameraCreate, request: Request, user: CurrentUser, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
@@ -196,12 +216,12 @@ async def add_camera(
     return camera_out(DeviceAccess(device, user, True, ALL_PERMISSIONS), camera, supervisor)
 
 
-@router.get("/{device_id}", response_model=CameraOut)
+@router.get("/{device_id}", response_model=CameraOut, responses=errors(409, 503))
 async def get_camera(access: AnyAccess, session: DbSession, supervisor: Supervisor) -> CameraOut:
     return camera_out(access, await _camera(session, access.device.id), supervisor)
 
 
-@router.patch("/{device_id}/recording-settings", response_model=CameraOut)
+@router.patch("/{device_id}/recording-settings", response_model=CameraOut, responses=errors(409, 503))
 async def update_recording_settings(
     body: CameraSettingsIn, access: SettingsAccess, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
@@ -215,7 +235,15 @@ async def update_recording_settings(
     return camera_out(access, camera, supervisor)
 
 
-@router.put("/{device_id}/definition", response_model=CameraOut)
+@router.post("/{device_id}/reconnect", response_model=CameraOut, responses=errors(409, 503))
+async def reconnect(access: SettingsAccess, session: DbSession, supervisor: Supervisor) -> CameraOut:
+    """Dial the camera again after the hub gave up on it (``stream_error``), or at once."""
+    camera = await _camera(session, access.device.id)
+    await supervisor.reconnect(access.device.id)
+    return camera_out(access, camera, supervisor)
+
+
+@router.put("/{device_id}/definition", response_model=CameraOut, responses=errors(409, 503))
 async def set_definition(
     body: DefinitionIn, access: LiveAccess, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
@@ -226,7 +254,7 @@ async def set_definition(
     return camera_out(access, camera, supervisor)
 
 
-@router.get("/{device_id}/snapshot", response_class=Response)
+@router.get("/{device_id}/snapshot", response_class=Response, responses=errors(503))
 async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
     """C5.1: the latest keyframe of the live stream as JPEG."""
     pipe = supervisor.pipelines.get(access.device.id)
@@ -239,8 +267,8 @@ async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-@router.post("/{device_id}/record", response_model=CameraOut)
-@router.post("/{device_id}/recording", response_model=CameraOut)
+@router.post("/{device_id}/record", response_model=CameraOut, responses=errors(409, 503))
+@router.post("/{device_id}/recording", response_model=CameraOut, responses=errors(409, 503))
 async def manual_recording(
     body: RecordingIn, access: LiveAccess, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
@@ -259,7 +287,18 @@ async def manual_recording(
 LOCAL_SETTINGS = ("time_zone", "audio")
 
 
-@router.get("/{device_id}/settings")
+def _settings_name(value: Any) -> str:
+    name = str(value).strip()
+    try:
+        printable(name)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"name: {exc}") from None
+    if not 1 <= len(name) <= 100:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "name: 1-100 characters")
+    return name
+
+
+@router.get("/{device_id}/settings", responses=errors(409))
 async def get_device_settings(access: SettingsAccess, session: DbSession) -> dict[str, Any]:
     camera = await _camera(session, access.device.id)
     if camera.emulated:
@@ -271,7 +310,7 @@ async def get_device_settings(access: SettingsAccess, session: DbSession) -> dic
                                          "audio": camera.audio}}  # fmt: skip
 
 
-@router.patch("/{device_id}/settings")
+@router.patch("/{device_id}/settings", responses=errors(409, 503, 504))
 async def update_device_settings(
     body: dict[str, Any], access: SettingsAccess, session: DbSession, request: Request, supervisor: Supervisor
 ) -> dict[str, Any]:
@@ -296,7 +335,7 @@ async def update_device_settings(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a setting of this camera: {sorted(unknown)}"
             )
         if "name" in body:
-            access.device.name = str(body["name"])[:100]
+            access.device.name = _settings_name(body["name"])
         values = {}
     if "time_zone" in body:
         camera.time_zone = str(body["time_zone"])

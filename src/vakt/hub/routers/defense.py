@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from vakt.hub.alerts.defense import MAX_SECONDS, DefenseController, DefenseRefused
+from vakt.hub.errors import errors
 from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import DeviceAccess, Permission, device_access
 
@@ -41,7 +42,7 @@ def _camera(access: DeviceAccess) -> str:
     return access.device.serial
 
 
-@router.post("/{device_id}/active-defense", response_model=ActiveDefenseOut)
+@router.post("/{device_id}/active-defense", response_model=ActiveDefenseOut, responses=errors(409, 503, 504))
 async def start_active_defense(
     body: ActiveDefenseIn, access: LiveAccess, request: Request
 ) -> ActiveDefenseOut:
@@ -56,7 +57,9 @@ async def start_active_defense(
     return ActiveDefenseOut(device_id=access.device.id, on=True, result=result)
 
 
-@router.delete("/{device_id}/active-defense", response_model=ActiveDefenseOut)
+@router.delete(
+    "/{device_id}/active-defense", response_model=ActiveDefenseOut, responses=errors(409, 503, 504)
+)
 async def stop_active_defense(access: LiveAccess, request: Request) -> ActiveDefenseOut:
     """Stop active defense early (manual or automatic)."""
     serial = _camera(access)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from vakt.hub.api_types import DeviceName, RowRef
 from vakt.hub.auth import CurrentUser
 from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.db import DbSession, utcnow
@@ -27,6 +28,7 @@ from vakt.hub.device_proof import (
     prove_code,
 )
 from vakt.hub.devices import DeviceOut, device_out, kind_from_model
+from vakt.hub.errors import errors
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import CommandError
 from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access, visible_devices
@@ -43,14 +45,14 @@ class DeviceAddIn(BaseModel):
     qr: str = Field(
         min_length=1, max_length=256, description="the scanned QR label: VAKT:1;S=...;C=...;M=..."
     )
-    name: str = Field(default="", max_length=100)
+    name: DeviceName = Field(default="", description="empty: the kind and serial")
     kind: DeviceKind | None = Field(default=None, description="only when the model does not tell")
-    gateway_id: int | None = Field(default=None, description="a lock's gateway (G5); required for a lock")
+    gateway_id: RowRef | None = Field(default=None, description="a lock's gateway (G5); required for a lock")
 
 
 class DevicePatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: DeviceName = Field(min_length=1)
 
 
 async def _sync_broker(request: Request, session: DbSession) -> None:
@@ -64,7 +66,7 @@ async def list_devices(user: CurrentUser, session: DbSession) -> list[DeviceOut]
     return [device_out(a) for a in await visible_devices(session, user)]
 
 
-@router.post("", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=DeviceOut, status_code=status.HTTP_201_CREATED, responses=errors(409))
 async def add_device(body: DeviceAddIn, request: Request, user: CurrentUser, session: DbSession) -> DeviceOut:
     """Add a device by its QR label (A2, G4); a lock needs its gateway (G5)."""
     try:
@@ -218,7 +220,7 @@ class PairOut(BaseModel):
     detail: str
 
 
-@router.post("/{device_id}/pair", response_model=PairOut)
+@router.post("/{device_id}/pair", response_model=PairOut, responses=errors(409, 504))
 async def pair_lock(
     request: Request,
     access: Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))],

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from vakt.hub import camera_index
+from vakt.hub.api_types import Day, Instant, SegmentId
 from vakt.hub.db import DbSession, utcnow
+from vakt.hub.errors import errors
 from vakt.hub.models.cameras import Camera, Segment
 from vakt.hub.permissions import DeviceAccess, Permission
 from vakt.hub.routers.cameras import camera_access
@@ -111,7 +113,7 @@ async def calendar(
 
 
 @router.get("/{device_id}/history/timeline", response_model=TimelineOut)
-async def timeline(access: HistoryAccess, session: DbSession, day: date) -> TimelineOut:
+async def timeline(access: HistoryAccess, session: DbSession, day: Day) -> TimelineOut:
     """One local day: recordings (merged segments), gaps where the stream was lost, and events."""
     zone = await _zone(session, access.device.id)
     start, end = day_bounds(day, zone)
@@ -135,8 +137,8 @@ async def timeline(access: HistoryAccess, session: DbSession, day: date) -> Time
     )
 
 
-@router.get("/{device_id}/history/playlist.m3u8", response_class=Response)
-async def playlist(access: HistoryAccess, session: DbSession, at: AwareDatetime) -> Response:
+@router.get("/{device_id}/history/playlist.m3u8", response_class=Response, responses=errors(403))
+async def playlist(access: HistoryAccess, session: DbSession, at: Instant) -> Response:
     """HLS (fMP4, EXT-X-MAP byte ranges) starting at the segment that contains `at`, with an offset."""
     _visible_from(access, at)
     rows = await camera_index.segments_between(
@@ -150,7 +152,7 @@ async def playlist(access: HistoryAccess, session: DbSession, at: AwareDatetime)
 
 
 @router.get("/{device_id}/history/segments/{segment_id}.mp4")
-async def segment_file(access: HistoryAccess, session: DbSession, segment_id: int) -> FileResponse:
+async def segment_file(access: HistoryAccess, session: DbSession, segment_id: SegmentId) -> FileResponse:
     """One recorded segment (HTTP Range supported, for the playlist's byte ranges)."""
     row = await session.get(Segment, segment_id)
     if row is None or row.device_id != access.device.id:
@@ -161,10 +163,8 @@ async def segment_file(access: HistoryAccess, session: DbSession, segment_id: in
     return FileResponse(row.path, media_type="video/mp4")
 
 
-@router.get("/{device_id}/history/clip")
-async def clip(
-    access: HistoryAccess, session: DbSession, start: AwareDatetime, end: AwareDatetime
-) -> FileResponse:
+@router.get("/{device_id}/history/clip", responses=errors(403))
+async def clip(access: HistoryAccess, session: DbSession, start: Instant, end: Instant) -> FileResponse:
     """One MP4 of [start, end), remuxed from the recorded segments (no re-encoding), as a download."""
     limit = MediaSettings().max_clip_s
     if not timedelta(0) < end - start <= timedelta(seconds=limit):
@@ -187,8 +187,8 @@ async def clip(
     )
 
 
-@router.get("/{device_id}/history/snapshot", response_class=Response)
-async def snapshot_at_instant(access: HistoryAccess, session: DbSession, at: AwareDatetime) -> Response:
+@router.get("/{device_id}/history/snapshot", response_class=Response, responses=errors(403))
+async def snapshot_at_instant(access: HistoryAccess, session: DbSession, at: Instant) -> Response:
     """The recorded frame at `at` as JPEG."""
     _visible_from(access, at)
     if at > utcnow():

@@ -12,6 +12,7 @@ import logging
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, WebSocketException, status
 
+from vakt.hub.api_types import DeviceId
 from vakt.hub.auth import websocket_user
 from vakt.hub.camera_supervisor import CameraSupervisor
 from vakt.hub.db import DbSession
@@ -26,7 +27,7 @@ READY_TIMEOUT_S = 10.0
 
 @router.websocket("/api/cameras/{device_id}/live")
 async def live_view(
-    websocket: WebSocket, device_id: int, session: DbSession, definition: Definition | None = None
+    websocket: WebSocket, device_id: DeviceId, session: DbSession, definition: Definition | None = None
 ) -> None:
     user = await websocket_user(websocket, session)
     try:

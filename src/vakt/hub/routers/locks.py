@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
+from vakt.hub.api_types import CredentialId, Instant, PersonName
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.devices import summarize_state
+from vakt.hub.errors import errors
 from vakt.hub.locks import (
     LOG_TYPES,
     OPERATION_TYPES,
@@ -117,11 +119,11 @@ class CredentialIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["code", "card"]
-    user_name: str = Field(min_length=1, max_length=64, description="whose credential it is")
+    user_name: PersonName = Field(description="whose credential it is")
     code: str | None = Field(default=None, pattern=r"^[0-9]{6,10}$", description="door code; sent sealed")
     card_uid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9:_-]{1,64}$")
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
     max_uses: int | None = Field(default=None, ge=1, le=10_000)
 
     @model_validator(mode="before")
@@ -160,7 +162,7 @@ class CredentialIn(BaseModel):
 
 class CredentialPatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_name: str = Field(min_length=1, max_length=64)
+    user_name: PersonName
 
 
 class UnlockIn(BaseModel):
@@ -237,7 +239,7 @@ async def operations(
     access: HistoryAccess,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: AwareDatetime | None = None,
+    before: Instant | None = None,
     type: Annotated[EventType | None, Query(description="one of the log's event types")] = None,
     source: Annotated[
         str | None, Query(max_length=32, description="Matter OperationSource, e.g. Keypad")
@@ -301,7 +303,12 @@ def _add_args(body: CredentialIn, device: Device, code: str) -> dict[str, Any]:
     return args
 
 
-@router.post("/{device_id}/credentials", response_model=CredentialOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{device_id}/credentials",
+    response_model=CredentialOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409, 504),
+)
 async def add_credential(
     body: CredentialIn, access: SettingsAccess, request: Request, session: DbSession
 ) -> CredentialOut:
@@ -376,7 +383,7 @@ async def _credential(access: DeviceAccess, credential_id: int, session: DbSessi
 
 @router.patch("/{device_id}/credentials/{credential_id}", response_model=CredentialOut)
 async def rename_credential(
-    credential_id: int, body: CredentialPatchIn, access: SettingsAccess, session: DbSession
+    credential_id: CredentialId, body: CredentialPatchIn, access: SettingsAccess, session: DbSession
 ) -> CredentialOut:
     row = await _credential(access, credential_id, session)
     row.user_name = body.user_name
@@ -384,9 +391,13 @@ async def rename_credential(
     return _credential_out(row, uses_of(access.device.state or {}))
 
 
-@router.delete("/{device_id}/credentials/{credential_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{device_id}/credentials/{credential_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(409, 504),
+)
 async def delete_credential(
-    credential_id: int, access: SettingsAccess, request: Request, session: DbSession
+    credential_id: CredentialId, access: SettingsAccess, request: Request, session: DbSession
 ) -> None:
     row = await _credential(access, credential_id, session)
     if row.number is None:  # never reached the lock
@@ -458,7 +469,7 @@ async def _record_remote(session: DbSession, access: DeviceAccess, command: str)
     await session.commit()
 
 
-@router.post("/{device_id}/unlock", response_model=CommandOut)
+@router.post("/{device_id}/unlock", response_model=CommandOut, responses=errors(409, 429, 504))
 async def unlock(body: UnlockIn, access: UnlockAccess, request: Request, session: DbSession) -> CommandOut:
     """Remote unlock behind the user's PIN challenge (A7); wrong PINs are rate-limited (429)."""
     await check_unlock_pin(request, session, access.user, access.device, body.pin)
@@ -467,21 +478,21 @@ async def unlock(body: UnlockIn, access: UnlockAccess, request: Request, session
     return CommandOut(ok=ack.ok, result=ack.result)
 
 
-@router.post("/{device_id}/lock", response_model=CommandOut)
+@router.post("/{device_id}/lock", response_model=CommandOut, responses=errors(409, 504))
 async def lock(access: UnlockAccess, request: Request, session: DbSession) -> CommandOut:
     await _record_remote(session, access, "lock.lock")
     ack = await _command(request, access.device, "lock.lock", {})
     return CommandOut(ok=ack.ok, result=ack.result)
 
 
-@router.put("/{device_id}/operating-mode", response_model=CommandOut)
+@router.put("/{device_id}/operating-mode", response_model=CommandOut, responses=errors(409, 504))
 async def operating_mode(body: ModeIn, access: SettingsAccess, request: Request) -> CommandOut:
     """Normally-open mode on (Passage) or off (Normal), L11.1."""
     ack = await _command(request, access.device, "lock.operating_mode", {"mode": body.mode})
     return CommandOut(ok=ack.ok, result=ack.result)
 
 
-@router.put("/{device_id}/volume", response_model=CommandOut)
+@router.put("/{device_id}/volume", response_model=CommandOut, responses=errors(409, 504))
 async def volume(body: VolumeIn, access: SettingsAccess, request: Request) -> CommandOut:
     ack = await _command(request, access.device, "lock.volume", {"level": body.level})
     return CommandOut(ok=ack.ok, result=ack.result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +17,10 @@ from sqlalchemy import delete, func, select, update
 
 from vakt.hub.alerts.notifier import notification_json
 from vakt.hub.alerts.service import person_event_json
+from vakt.hub.api_types import BeforeId, EventId, NotificationId
 from vakt.hub.auth import CurrentUser
 from vakt.hub.db import DbSession, utcnow
+from vakt.hub.errors import errors
 from vakt.hub.models.alerts import (
     Arming,
     ArmingMode,
@@ -27,7 +30,15 @@ from vakt.hub.models.alerts import (
     PushSubscription,
     Webhook,
 )
-from vakt.hub.permissions import DeviceAccess, Permission, check_device_access, device_access
+from vakt.hub.outbound import RefusedDestination, check_resolved
+from vakt.hub.permissions import (
+    DeviceAccess,
+    Permission,
+    check_device_access,
+    device_access,
+    visible_devices,
+)
+from vakt.hub.settings import HubSettings
 
 router = APIRouter(prefix="/api", tags=["notifications"])
 HistoryAccess = Annotated[DeviceAccess, Depends(device_access(Permission.HISTORY))]
@@ -45,7 +56,7 @@ async def list_notifications(
     user: CurrentUser,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="only notifications older than this id")] = None,
+    before: BeforeId = None,
     unread_only: bool = False,
 ) -> NotificationPage:
     """The signed-in account's notifications, newest first."""
@@ -74,7 +85,7 @@ async def _own_notification(session: DbSession, user_id: int, notification_id: i
 
 
 @router.post("/notifications/{notification_id}/read", status_code=status.HTTP_204_NO_CONTENT)
-async def mark_read(notification_id: int, user: CurrentUser, session: DbSession) -> Response:
+async def mark_read(notification_id: NotificationId, user: CurrentUser, session: DbSession) -> Response:
     row = await _own_notification(session, user.id, notification_id)
     if row.read_at is None:
         row.read_at = utcnow()
@@ -103,7 +114,9 @@ class DeliveryOut(BaseModel):
 
 
 @router.get("/notifications/{notification_id}/deliveries", response_model=list[DeliveryOut])
-async def deliveries(notification_id: int, user: CurrentUser, session: DbSession) -> list[DeliveryOut]:
+async def deliveries(
+    notification_id: NotificationId, user: CurrentUser, session: DbSession
+) -> list[DeliveryOut]:
     """How the notification went out: per channel sent / failed / retrying (with attempts) / gone."""
     await _own_notification(session, user.id, notification_id)
     rows = await session.scalars(
@@ -126,7 +139,7 @@ async def deliveries(notification_id: int, user: CurrentUser, session: DbSession
 
 @router.get("/notifications/{notification_id}/snapshot")
 async def notification_snapshot(
-    notification_id: int, user: CurrentUser, session: DbSession, request: Request
+    notification_id: NotificationId, user: CurrentUser, session: DbSession, request: Request
 ) -> FileResponse:
     """The camera snapshot taken when a lock alarm or the doorbell went off (X2, X3)."""
     row = await _own_notification(session, user.id, notification_id)
@@ -184,26 +197,51 @@ class PushEndpointIn(BaseModel):
     endpoint: AnyHttpUrl
 
 
-@router.get("/push/vapid-public-key")
+@router.get("/push/vapid-public-key", responses=errors(503))
 async def vapid_public_key(user: CurrentUser, request: Request) -> dict[str, str]:
     """The ``applicationServerKey`` for ``pushManager.subscribe``."""
     alerts = _alerts(request)
     return {"public_key": alerts.vapid.public_key}
 
 
-@router.post("/push/subscriptions", status_code=status.HTTP_201_CREATED)
-async def subscribe(body: PushSubscriptionIn, user: CurrentUser, session: DbSession) -> dict[str, int]:
+def _destinations(request: Request) -> tuple[frozenset[str], bool]:
+    settings: HubSettings = request.app.state.settings
+    return frozenset(h.lower() for h in settings.outbound_allowed_hosts), settings.webhook_private_addresses
+
+
+async def _check_destination(request: Request, url: str, field: str, private_ok: bool | None = None) -> None:
+    allowed, private = _destinations(request)
+    try:
+        await check_resolved(
+            url, allowed, private if private_ok is None else private_ok, unresolvable_ok=True
+        )
+    except RefusedDestination as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: {exc}") from None
+
+
+@router.post("/push/subscriptions", status_code=status.HTTP_201_CREATED, responses=errors(409))
+async def subscribe(
+    body: PushSubscriptionIn, user: CurrentUser, session: DbSession, request: Request
+) -> dict[str, int]:
+    """Register this browser for Web Push; an endpoint stays with the account that registered it."""
     endpoint = str(body.endpoint)
     if len(endpoint) > 1000:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "endpoint too long")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "endpoint: at most 1000 characters")
+    await _check_destination(request, endpoint, "endpoint", private_ok=False)
     row = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if row is not None and row.user_id != user.id:
+        # Whoever learns an endpoint must not redirect another account's alerts to their own keys.
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "endpoint: this browser is registered to another account; it must unsubscribe first",
+        )
     if row is None:
         row = PushSubscription(
             user_id=user.id, endpoint=endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth
         )
         session.add(row)
-    else:  # the same browser re-subscribing, possibly after another account signed in there
-        row.user_id, row.p256dh, row.auth = user.id, body.keys.p256dh, body.keys.auth
+    else:  # the same account's browser re-subscribing with fresh keys
+        row.p256dh, row.auth = body.keys.p256dh, body.keys.auth
     await session.commit()
     return {"id": row.id}
 
@@ -238,7 +276,8 @@ async def set_webhook(
     body: WebhookIn, user: CurrentUser, session: DbSession, request: Request
 ) -> dict[str, str]:
     """Notifications are POSTed as JSON with ``X-Vakt-Signature: sha256=<HMAC-SHA256 of the body>``;
-    the secret is shown here once."""
+    the secret is shown here once. Only https to a public host, unless the hub's owner allows it."""
+    await _check_destination(request, str(body.url), "url")
     secret = secrets.token_urlsafe(32)
     sealed = request.app.state.broker_sync.box.encrypt(secret, "webhook")
     row = await session.get(Webhook, user.id)
@@ -296,11 +335,50 @@ def _alerts(request: Request) -> Any:
     return alerts
 
 
-@router.get("/detection/status")
-async def detection_status(user: CurrentUser, request: Request) -> dict[str, Any]:
-    """Whether a person model is loaded (else motion-only alerts, and why) and per-camera state."""
+class CameraAnalysisOut(BaseModel):
+    frames: int
+    error: str | None
+
+
+class DetectionStatusOut(BaseModel):
+    detector: str
+    person_detection: bool
+    problem: str | None = Field(description="why alerts are motion-only, when they are")
+    cameras: dict[str, CameraAnalysisOut] = Field(description="the caller's cameras under analysis, by id")
+
+
+_PATH = re.compile(r"(?<![\w.:/])/[^\s:;,()'\"]+")
+_URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
+
+
+def _without_paths(text: str | None, folders: tuple[str, ...] = ()) -> str | None:
+    """The server's folders and stream passwords are nobody's business but its owner's (they are in
+    its logs)."""
+    if text is None:
+        return None
+    for folder in sorted(folders, key=len, reverse=True):  # folders may contain spaces
+        text = text.replace(folder, "<hub folder>")
+    return _PATH.sub("<hub folder>", _URL_CREDENTIALS.sub("://***@", text))
+
+
+@router.get("/detection/status", response_model=DetectionStatusOut, responses=errors(503))
+async def detection_status(user: CurrentUser, session: DbSession, request: Request) -> DetectionStatusOut:
+    """Whether a person model is loaded (else motion-only alerts, and why) and the caller's cameras."""
     status_: dict[str, Any] = _alerts(request).status
-    return status_
+    settings: HubSettings = request.app.state.settings
+    folders = tuple(str(p) for p in (settings.data_dir, settings.models_dir, settings.media_dir))
+    mine = {str(a.device.id) for a in await visible_devices(session, user)}
+    cameras = {
+        key: CameraAnalysisOut(frames=int(value["frames"]), error=_without_paths(value["error"], folders))
+        for key, value in status_["cameras"].items()
+        if key in mine
+    }
+    return DetectionStatusOut(
+        detector=_without_paths(status_["detector"], folders) or "",
+        person_detection=bool(status_["person_detection"]),
+        problem=_without_paths(status_["problem"], folders),
+        cameras=cameras,
+    )
 
 
 @router.get("/cameras/{device_id}/person-events")
@@ -308,7 +386,7 @@ async def person_events(
     access: HistoryAccess,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: BeforeId = None,
 ) -> list[dict[str, Any]]:
     """A camera's person events, newest first; a shared user sees them from the share's start (A5)."""
     query = select(PersonEventRecord).where(PersonEventRecord.device_id == access.device.id)
@@ -322,7 +400,7 @@ async def person_events(
 
 @router.get("/person-events/{event_id}/snapshot")
 async def person_event_snapshot(
-    event_id: int, user: CurrentUser, session: DbSession, request: Request
+    event_id: EventId, user: CurrentUser, session: DbSession, request: Request
 ) -> FileResponse:
     """The JPEG of the frame of the event's best detection, taken when it was seen (needs live_view)."""
     record = await session.get(PersonEventRecord, event_id)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from vakt.hub.errors import errors
 from vakt.hub.mqtt import CommandError, HubMqtt
 from vakt.hub.permissions import DeviceAccess, Permission, device_access
 
@@ -123,7 +124,7 @@ def validate_input(kind: str, body: PanelInputIn) -> None:
             )
 
 
-@router.get("/{device_id}", response_model=PanelOut)
+@router.get("/{device_id}", response_model=PanelOut, responses=errors(409))
 async def get_panel(access: SettingsAccess) -> PanelOut:
     state = _emulated(access)
     kind = access.device.kind
@@ -133,7 +134,7 @@ async def get_panel(access: SettingsAccess) -> PanelOut:
     )
 
 
-@router.post("/{device_id}/input", response_model=PanelInputOut)
+@router.post("/{device_id}/input", response_model=PanelInputOut, responses=errors(409, 504))
 async def press_input(body: PanelInputIn, access: SettingsAccess, request: Request) -> PanelInputOut:
     """Relay one physical input to the emulator (``panel.input``) and return its answer."""
     _emulated(access)

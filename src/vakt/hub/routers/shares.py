@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
+from vakt.hub.api_types import Instant, ShareId
 from vakt.hub.auth import CurrentUser
 from vakt.hub.db import DbSession, utcnow
+from vakt.hub.errors import errors
 from vakt.hub.models.devices import Device, Share
 from vakt.hub.models.users import User
 from vakt.hub.permissions import DeviceAccess, Permission, device_access, share_is_active
@@ -23,13 +25,13 @@ class ShareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str = Field(min_length=1, max_length=254, description="the other account's username or e-mail")
     permissions: list[Permission] = Field(description="live_view, history, talk, unlock, settings")
-    expires_at: AwareDatetime | None = Field(default=None, description="the share ends at this time")
+    expires_at: Instant | None = Field(default=None, description="the share ends at this time")
 
 
 class SharePatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     permissions: list[Permission] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class ShareOut(BaseModel):
@@ -71,7 +73,12 @@ async def list_shares(access: OwnerAccess, session: DbSession) -> list[ShareOut]
     return [_share_out(share, access.device, user) for share, user in rows.all()]
 
 
-@router.post("/devices/{device_id}/shares", response_model=ShareOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/devices/{device_id}/shares",
+    response_model=ShareOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409),
+)
 async def create_share(body: ShareIn, access: OwnerAccess, request: Request, session: DbSession) -> ShareOut:
     _check_expiry(body.expires_at)
     name = body.user.strip().lower()
@@ -121,7 +128,7 @@ async def _owned_share(access: DeviceAccess, share_id: int, session: DbSession) 
 
 @router.patch("/devices/{device_id}/shares/{share_id}", response_model=ShareOut)
 async def update_share(
-    share_id: int, body: SharePatchIn, access: OwnerAccess, request: Request, session: DbSession
+    share_id: ShareId, body: SharePatchIn, access: OwnerAccess, request: Request, session: DbSession
 ) -> ShareOut:
     share, user = await _owned_share(access, share_id, session)
     if "permissions" in body.model_fields_set and body.permissions is not None:
@@ -135,7 +142,7 @@ async def update_share(
 
 
 @router.delete("/devices/{device_id}/shares/{share_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_share(share_id: int, access: OwnerAccess, request: Request, session: DbSession) -> None:
+async def revoke_share(share_id: ShareId, access: OwnerAccess, request: Request, session: DbSession) -> None:
     share, user = await _owned_share(access, share_id, session)
     await session.delete(share)
     await session.commit()

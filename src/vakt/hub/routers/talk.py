@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, WebSocketException, status
 
+from vakt.hub.api_types import DeviceId
 from vakt.hub.auth import websocket_user
 from vakt.hub.db import DbSession
 from vakt.hub.models.devices import Device
@@ -107,7 +108,7 @@ async def _authorize(websocket: WebSocket, session: DbSession, device_id: int) -
 
 
 @router.websocket("/{device_id}/talk")
-async def talk(websocket: WebSocket, device_id: int, session: DbSession) -> None:
+async def talk(websocket: WebSocket, device_id: DeviceId, session: DbSession) -> None:
     """Binary messages: PCM s16le 16 kHz mono. Text replies: ``{"error": ...}`` when the camera fails."""
     url, code = await _authorize(websocket, session, device_id)
     await session.close()  # no database connection held while talking

@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 
+from vakt.hub.api_types import WebPath
+
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -49,7 +51,7 @@ _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
 
 
 @router.get("/static/{path:path}")
-async def static_file(path: str) -> FileResponse:
+async def static_file(path: WebPath) -> FileResponse:
     """A file of the web app; nothing outside the web folder is reachable."""
     target = (WEB_DIR / path).resolve()
     if not target.is_relative_to(WEB_DIR) or not target.is_file():
