@@ -299,7 +299,7 @@ async def _sign_out_others(session: AsyncSession, auth_session: AuthSession) -> 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-@router.put("/unlock-pin", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/unlock-pin", status_code=status.HTTP_204_NO_CONTENT, responses=errors(429))
 async def set_unlock_pin(body: UnlockPinIn, request: Request, user: CurrentUser, session: DbSession) -> None:
     """Set the PIN asked before every remote unlock (A7); stored only as an argon2 hash."""
     row = await _confirm_password(request, session, user, body.password)
@@ -307,7 +307,7 @@ async def set_unlock_pin(body: UnlockPinIn, request: Request, user: CurrentUser,
     await session.commit()
 
 
-@router.put("/password", response_model=SignedOutOut)
+@router.put("/password", response_model=SignedOutOut, responses=errors(429))
 async def change_password(
     body: PasswordChangeIn, request: Request, auth: CurrentAuth, session: DbSession
 ) -> SignedOutOut:
@@ -327,7 +327,7 @@ async def sign_out_others(auth: CurrentAuth, session: DbSession) -> SignedOutOut
     return SignedOutOut(signed_out=signed_out)
 
 
-@router.delete("/me", response_model=AccountDeletedOut)
+@router.delete("/me", response_model=AccountDeletedOut, responses=errors(429))
 async def delete_account(
     body: PasswordIn, request: Request, response: Response, user: CurrentUser, session: DbSession
 ) -> AccountDeletedOut:
