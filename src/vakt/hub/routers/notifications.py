@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, func, select, update
@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from vakt.hub.alerts.notifier import notification_json
 from vakt.hub.alerts.service import person_event_json
 from vakt.hub.auth import CurrentUser
+from vakt.hub.authz import Action, Located, located, on_device, require_since
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.models.alerts import (
     Arming,
@@ -27,10 +28,10 @@ from vakt.hub.models.alerts import (
     PushSubscription,
     Webhook,
 )
-from vakt.hub.permissions import DeviceAccess, Permission, check_device_access, device_access
+from vakt.hub.permissions import DeviceAccess
 
 router = APIRouter(prefix="/api", tags=["notifications"])
-HistoryAccess = Annotated[DeviceAccess, Depends(device_access(Permission.HISTORY))]
+HistoryAccess = Annotated[DeviceAccess, on_device(Action.VIEW_HISTORY)]
 
 
 # -- in-app notifications -----------------------------------------------------------------------------
@@ -124,18 +125,27 @@ async def deliveries(notification_id: int, user: CurrentUser, session: DbSession
     ]
 
 
+async def _notification_camera(notification_id: int, user: CurrentUser, session: DbSession) -> Located:
+    """The camera that took the snapshot of one of the user's own notifications."""
+    row = await _own_notification(session, user.id, notification_id)
+    camera_id = (row.data or {}).get("camera_id")
+    if not (row.data or {}).get("snapshot") or not isinstance(camera_id, int):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this notification has no snapshot")
+    return Located(camera_id, f"notification {notification_id}")
+
+
 @router.get("/notifications/{notification_id}/snapshot")
 async def notification_snapshot(
-    notification_id: int, user: CurrentUser, session: DbSession, request: Request
+    notification_id: int,
+    user: CurrentUser,
+    session: DbSession,
+    request: Request,
+    _access: Annotated[DeviceAccess, located(Action.WATCH_LIVE, _notification_camera)],
 ) -> FileResponse:
-    """The camera snapshot taken when a lock alarm or the doorbell went off (X2, X3)."""
+    """The camera snapshot taken when a lock alarm or the doorbell went off (X2, X3): what the user, then
+    told of it, could see live; still needs ``live_view`` on that camera."""
     row = await _own_notification(session, user.id, notification_id)
-    relative = (row.data or {}).get("snapshot")
-    camera_id = (row.data or {}).get("camera_id")
-    if not relative or not isinstance(camera_id, int):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this notification has no snapshot")
-    await check_device_access(session, user, camera_id, Permission.LIVE_VIEW)
-    return _media_file(request, relative)
+    return _media_file(request, str((row.data or {})["snapshot"]))
 
 
 def _media_file(request: Request, relative: str) -> FileResponse:
@@ -320,15 +330,26 @@ async def person_events(
     return [person_event_json(r) for r in rows]
 
 
-@router.get("/person-events/{event_id}/snapshot")
-async def person_event_snapshot(
-    event_id: int, user: CurrentUser, session: DbSession, request: Request
-) -> FileResponse:
-    """The JPEG of the frame of the event's best detection, taken when it was seen (needs live_view)."""
+async def _person_event_camera(event_id: int, session: DbSession) -> Located:
     record = await session.get(PersonEventRecord, event_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
-    await check_device_access(session, user, record.device_id, Permission.LIVE_VIEW)
+    return Located(record.device_id, f"person event {event_id}")
+
+
+@router.get("/person-events/{event_id}/snapshot")
+async def person_event_snapshot(
+    event_id: int,
+    session: DbSession,
+    request: Request,
+    access: Annotated[DeviceAccess, located(Action.VIEW_HISTORY, _person_event_camera)],
+) -> FileResponse:
+    """The JPEG of the frame of the event's best detection, taken when it was seen: history, so it needs
+    ``history`` and a shared user sees it only for events from the share's start on (A5)."""
+    record = await session.get(PersonEventRecord, event_id)
+    if record is None:  # deleted since it was located
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
+    require_since(access, record.started_at)
     if not record.snapshot_path:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
     return _media_file(request, record.snapshot_path)
