@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
-from vakt.hub.models.alerts import PersonEventRecord
+from vakt.hub.models.alerts import Notification, PersonEventRecord
 from vakt.hub.models.cameras import Segment
 from vakt.hub.models.devices import Share
+from vakt.hub.models.users import User
 
 JPEG = b"\xff\xd8\xff\xe0 a person \xff\xd9"
 
@@ -33,6 +34,7 @@ class Footage:
     after: int
     event_before: int  # person events before and after the share's start
     event_after: int
+    event_notified: int  # after the start, with a person alert sent to ``live_only``
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ async def footage(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Footage
                 await s.flush()
                 ids.append(segment.id)
             events = []
-            for name, seen in (("event-before", -20), ("event-after", 8)):
+            for name, seen in (("event-before", -20), ("event-after", 8), ("event-notified", 9)):
                 (media / f"{name}.jpg").write_bytes(JPEG)
                 event = PersonEventRecord(
                     device_id=camera_id, started_at=start + timedelta(seconds=seen), score=0.9,
@@ -78,6 +80,9 @@ async def footage(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Footage
                 s.add(event)
                 await s.flush()
                 events.append(event.id)
+            carol = (await s.scalars(select(User).where(User.username == "carol"))).one()
+            s.add(Notification(user_id=carol.id, device_id=camera_id, kind="person", title="Person",
+                               person_event_id=events[-1]))  # fmt: skip
             await s.commit()
         hub.app.state.bus.invalidate()
         yield Footage(hub, camera_id, owner, viewer, live_only, start, *ids, *events)
@@ -115,14 +120,17 @@ async def test_a5_a_segment_straddling_the_share_start_is_not_served(footage: Fo
 async def test_a5_person_event_snapshots_are_history_from_the_share_start(footage: Footage) -> None:
     f = footage
     async with f.hub.client(f.live_only) as c:  # issue 11: live view alone does not see history
-        r = await c.get(f"/api/person-events/{f.event_after}/snapshot")
-        assert r.status_code == 403 and "'history'" in r.json()["detail"]
+        for event in (f.event_before, f.event_after):
+            r = await c.get(f"/api/person-events/{event}/snapshot")
+            assert r.status_code == 403 and "'history'" in r.json()["detail"]
+        r = await c.get(f"/api/person-events/{f.event_notified}/snapshot")  # but sees what it was sent
+        assert r.status_code == 200 and r.content == JPEG
     async with f.hub.client(f.viewer) as c:
         r = await c.get(f"/api/person-events/{f.event_before}/snapshot")
         assert r.status_code == 403 and "before the share began" in r.json()["detail"]
         r = await c.get(f"/api/person-events/{f.event_after}/snapshot")
         assert r.status_code == 200 and r.content == JPEG
         listed = (await c.get(f"/api/cameras/{f.camera_id}/person-events")).json()
-        assert [e["id"] for e in listed] == [f.event_after]
+        assert [e["id"] for e in listed] == [f.event_notified, f.event_after]
     async with f.hub.client(f.owner) as c:
         assert (await c.get(f"/api/person-events/{f.event_before}/snapshot")).content == JPEG

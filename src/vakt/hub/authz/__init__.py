@@ -156,6 +156,9 @@ class Located:
 
     device_id: int
     what: str  # e.g. "person event 12": a user who may not see the device is told it is not found
+    # What this user was already sent lowers the need: the snapshot of a person alert they were notified
+    # of needs what the alert went out for (live_view), not history.
+    notified_with: Action | None = None
 
 
 def located(action: Action, locate: Callable[..., Awaitable[Located]]) -> Any:
@@ -167,7 +170,8 @@ def located(action: Action, locate: Callable[..., Awaitable[Located]]) -> Any:
         user: CurrentUser, session: DbSession, where: Located = Depends(locate)
     ) -> DeviceAccess:
         try:
-            return await authorize(session, user, where.device_id, need)
+            needed = need if where.notified_with is None else NEEDS[where.notified_with]
+            return await authorize(session, user, where.device_id, needed)
         except HTTPException as exc:
             if exc.status_code == status.HTTP_404_NOT_FOUND:  # do not tell that the object exists
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where.what} not found") from None

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, func, select, update
@@ -330,11 +330,17 @@ async def person_events(
     return [person_event_json(r) for r in rows]
 
 
-async def _person_event_camera(event_id: int, session: DbSession) -> Located:
+async def _person_event_camera(event_id: int, user: CurrentUser, session: DbSession) -> Located:
     record = await session.get(PersonEventRecord, event_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
-    return Located(record.device_id, f"person event {event_id}")
+    notified = await session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user.id, Notification.person_event_id == event_id)
+        .limit(1)
+    )
+    watch = Action.WATCH_LIVE if notified is not None else None  # the alert was sent to live_view
+    return Located(record.device_id, f"person event {event_id}", notified_with=watch)
 
 
 @router.get("/person-events/{event_id}/snapshot")
@@ -343,13 +349,16 @@ async def person_event_snapshot(
     session: DbSession,
     request: Request,
     access: Annotated[DeviceAccess, located(Action.VIEW_HISTORY, _person_event_camera)],
+    where: Annotated[Located, Depends(_person_event_camera)],  # the same call, cached by FastAPI
 ) -> FileResponse:
     """The JPEG of the frame of the event's best detection, taken when it was seen: history, so it needs
-    ``history`` and a shared user sees it only for events from the share's start on (A5)."""
+    ``history`` and a shared user sees it only for events from the share's start on (A5); the snapshot of
+    a person alert the user was sent needs only ``live_view`` (what the alert went to)."""
     record = await session.get(PersonEventRecord, event_id)
     if record is None:  # deleted since it was located
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
-    require_since(access, record.started_at)
+    if where.notified_with is None:  # what the user was sent stays theirs to see
+        require_since(access, record.started_at)
     if not record.snapshot_path:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
     return _media_file(request, record.snapshot_path)
