@@ -8,6 +8,7 @@ probe fails ``test_every_route_has_a_probe_and_declares_its_need``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
@@ -407,3 +408,16 @@ async def test_a5_socket_refusals_say_why_like_routes(world: World) -> None:
             assert await _socket(world, path, world.tokens["stranger"]) == (404, f"device {camera} not found")
             status, detail = await _socket(world, path, world.tokens["none"])
             assert status == 403 and "permission" in detail, path
+
+
+async def test_detection_status_lists_only_the_cameras_the_account_sees(world: World) -> None:
+    """Issue 11 (low): /api/detection/status showed every camera of the hub to any account."""
+    camera = str(world.devices["camera"])
+    async with world.hub.client(world.tokens["owner"]) as c:
+        deadline = asyncio.get_running_loop().time() + 20
+        while camera not in (await c.get("/api/detection/status")).json()["cameras"]:
+            assert asyncio.get_running_loop().time() < deadline, "the camera's analysis never started"
+            await asyncio.sleep(0.2)
+    for role, sees in (("stranger", False), ("expired", False), ("none", True)):
+        async with world.hub.client(world.tokens[role]) as c:
+            assert (camera in (await c.get("/api/detection/status")).json()["cameras"]) is sees, role

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 import websockets
+from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection
 
 from tests.hub.conftest import Hub, Mosquitto, hub_settings, running_hub
 from vakt.camera.config import CameraConfig
 from vakt.camera.emulator import CameraEmulator
 from vakt.hub.authz.watch import CLOSE_REMOVED, CLOSE_REVOKED, CLOSE_SIGNED_OUT
+from vakt.hub.models.devices import Device
 from vakt.protocol import DeviceLabel
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -235,3 +237,43 @@ async def _until(check: Any, timeout: float = 20.0) -> None:
     while not check():
         assert time.monotonic() < deadline, f"not within {timeout} s"
         await asyncio.sleep(0.05)
+
+
+async def test_h3_revoking_in_one_hub_process_closes_the_socket_held_by_another(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Scale-out (one database, one data folder): hub b holds the talk socket, hub a revokes the share."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    async with contextlib.AsyncExitStack() as stack:
+        a, b = [
+            await stack.enter_async_context(
+                running_hub(
+                    hub_settings(tmp_path, mosquitto, url, mqtt_shared_group="hubs", mqtt_client_id=name),
+                    mosquitto,
+                )
+            )
+            for name in ("hub-a", "hub-b")
+        ]
+        _, owner = await a.user("alice")
+        _, guest = await a.user("bob")
+        camera = await a.add_device(
+            owner, DeviceLabel(serial="VC3SCALE0001", code="SCALECODE1", model="VC-300")
+        )
+        async with a.app.state.sessionmaker() as s:  # as an emulated camera reports its speaker
+            await s.execute(
+                update(Device).where(Device.id == camera["id"]).values(state={"http": {"port": 9}})
+            )
+            await s.commit()
+        async with a.client(owner) as c:
+            r = await c.post(
+                f"/api/devices/{camera['id']}/shares", json={"user": "bob", "permissions": ["talk"]}
+            )
+            share_id = r.json()["id"]
+        async with opened(b, f"/api/cameras/{camera['id']}/talk", guest) as talk:
+            async with a.client(owner) as c:
+                assert (await c.delete(f"/api/devices/{camera['id']}/shares/{share_id}")).status_code == 204
+            revoked = time.monotonic()
+            assert await talk.closed_within(revoked) == (
+                CLOSE_REVOKED,
+                "your access to this camera was revoked",
+            )

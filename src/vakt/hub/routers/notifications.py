@@ -28,7 +28,7 @@ from vakt.hub.models.alerts import (
     PushSubscription,
     Webhook,
 )
-from vakt.hub.permissions import DeviceAccess
+from vakt.hub.permissions import DeviceAccess, visible_devices
 
 router = APIRouter(prefix="/api", tags=["notifications"])
 HistoryAccess = Annotated[DeviceAccess, on_device(Action.VIEW_HISTORY)]
@@ -307,9 +307,12 @@ def _alerts(request: Request) -> Any:
 
 
 @router.get("/detection/status")
-async def detection_status(user: CurrentUser, request: Request) -> dict[str, Any]:
-    """Whether a person model is loaded (else motion-only alerts, and why) and per-camera state."""
-    status_: dict[str, Any] = _alerts(request).status
+async def detection_status(user: CurrentUser, session: DbSession, request: Request) -> dict[str, Any]:
+    """Whether a person model is loaded (else motion-only alerts, and why) and the state of each camera
+    the account may see (issue 11: not every camera of the hub)."""
+    status_: dict[str, Any] = dict(_alerts(request).status)
+    visible = {str(a.device.id) for a in await visible_devices(session, user)}
+    status_["cameras"] = {k: v for k, v in (status_.get("cameras") or {}).items() if k in visible}
     return status_
 
 
