@@ -26,6 +26,7 @@ from vakt.camera.config import CameraConfig
 from vakt.camera.emulator import CameraEmulator
 from vakt.hub.authz.watch import CLOSE_REMOVED, CLOSE_REVOKED, CLOSE_SIGNED_OUT
 from vakt.hub.models.devices import Device
+from vakt.hub.models.users import AuthSession
 from vakt.protocol import DeviceLabel
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -277,3 +278,17 @@ async def test_h3_revoking_in_one_hub_process_closes_the_socket_held_by_another(
                 CLOSE_REVOKED,
                 "your access to this camera was revoked",
             )
+
+
+async def test_a1_a_session_that_expires_closes_its_sockets(hub: Hub) -> None:
+    """The session's own end (VAKT_SESSION_TTL_S, at least a minute: brought forward here) closes 4401."""
+    _, token = await hub.user("erin")
+    async with opened(hub, "/api/ws", token) as events:
+        await events.until(lambda s: any(m["type"] == "hello" for m in s.texts))
+        ends = datetime.now(UTC) + timedelta(seconds=2)
+        async with hub.app.state.sessionmaker() as s:
+            await s.execute(update(AuthSession).values(expires_at=ends))
+            await s.commit()
+        expired = time.monotonic() + (ends - datetime.now(UTC)).total_seconds()
+        code, reason = await events.closed_within(expired)
+        assert (code, reason) == (CLOSE_SIGNED_OUT, "your session expired; sign in again")
