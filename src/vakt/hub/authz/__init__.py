@@ -3,7 +3,7 @@
 Routes declare what they do with ``on_device(Action.X)`` (the device in the path), ``located(Action.X,
 locate)`` (the device of an event or notification), ``for_socket(Action.X)`` (a WebSocket) or
 ``CurrentUser`` (the account's own data); ``requirement_of(route)`` reads the declaration back, so a test
-can hold every route of the app to a table. Open sockets are re-checked by ``SocketWatch``.
+can hold every route of the app to a table. Open sockets are re-checked by ``authz.watch.SocketWatch``.
 """
 
 from __future__ import annotations
@@ -276,13 +276,6 @@ def requirement_of(route: BaseRoute) -> str:
     if device_needs:
         return device_needs.pop().label
     return SIGNED_IN if signed_in or needs else PUBLIC
-
-
-def need_of(label: str) -> Need:
-    """The Need a requirement label stands for (the inverse of ``Need.label``)."""
-    if label == "owner":
-        return Need(owner=True)
-    return Need() if label == "any" else Need(Permission(label))
 
 
 __all__ = [
