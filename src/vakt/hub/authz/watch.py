@@ -134,6 +134,8 @@ class SocketWatch:
                 raise
         finally:
             self._sockets.discard(entry)
+            if not self._sockets:
+                self._wake.set()  # the watch ends now rather than at its next timeout
         if entry.closing is not None:
             if task.cancelling():
                 task.uncancel()
