@@ -124,7 +124,7 @@ async def talk(websocket: WebSocket, grant: TalkGrant) -> None:
         except WebSocketDisconnect:
             pass
         finally:
-            if watched.closing is None:  # access lost: queued audio is dropped, nothing more is sent
+            if watched.closing is None:  # still allowed: send what was said (lost access drops it all)
                 if pending and not sender.done():
                     forwarder.offer(bytes(pending))
                 if not sender.done():
