@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from vakt.camera.settings import CameraSettings
 from vakt.hub.auth import CurrentUser
-from vakt.hub.authz import Action, on_device
+from vakt.hub.authz import Action, Need, device_rule, on_device
 from vakt.hub.camera_supervisor import CameraSupervisor, password_context, split_credentials
 from vakt.hub.db import DbSession
 from vakt.hub.models.cameras import Camera, Definition, RecordingMode
@@ -56,9 +56,12 @@ def supervisor_of(request: Request) -> CameraSupervisor:
     return supervisor
 
 
-def camera_access(action: Action) -> Any:
-    """``Depends``: the camera in the path, once ``action`` is allowed (404 when it is not a camera)."""
-    return on_device(action, kind="camera")
+def camera_access(action: Action | Permission | None = None) -> Any:
+    """``Depends``: the camera in the path, once ``action`` is allowed (404 when it is not a camera).
+    A Permission (or None: any access) is still taken, as before the authorization layer."""
+    if isinstance(action, Action):
+        return on_device(action, kind="camera")
+    return device_rule(Need(action), kind="camera")
 
 
 AnyAccess = Annotated[DeviceAccess, camera_access(Action.SEE)]
