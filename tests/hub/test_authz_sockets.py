@@ -292,3 +292,23 @@ async def test_a1_a_session_that_expires_closes_its_sockets(hub: Hub) -> None:
         expired = time.monotonic() + (ends - datetime.now(UTC)).total_seconds()
         code, reason = await events.closed_within(expired)
         assert (code, reason) == (CLOSE_SIGNED_OUT, "your session expired; sign in again")
+
+
+async def test_a1_session_ended_on_the_bus_closes_at_once(hub: Hub) -> None:
+    """A route that ends sessions can say so on the bus; the watch does not wait for its read-back."""
+    from vakt.hub.authz.watch import SocketWatch
+
+    user_id, token = await hub.user("frank")
+    async with opened(hub, "/api/ws", token) as events:
+        await events.until(lambda s: any(m["type"] == "hello" for m in s.texts))
+        SocketWatch.of(hub.app).poll_s = 60.0  # only the message can wake it in time
+        await asyncio.sleep(1.2)  # the watch is asleep on its (now long) poll
+        async with hub.app.state.sessionmaker() as s:
+            await s.execute(update(AuthSession).values(revoked_at=datetime.now(UTC)))
+            await s.commit()
+        await hub.app.state.bus.publish({"type": "session.ended"}, user_ids={user_id})
+        ended = time.monotonic()
+        assert await events.closed_within(ended, 0.5) == (
+            CLOSE_SIGNED_OUT,
+            "you were signed out; sign in again",
+        )

@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 _AUDIENCE_TTL_S = 5.0
 Relay = Callable[[dict[str, Any], int | None, set[int] | None, Permission | None], Awaitable[None]]
 Watcher = Callable[[dict[str, Any]], None]
-# Messages that change who may see a device: audiences are re-read and open sockets re-checked (authz).
-ACCESS_CHANGES = frozenset({"share.created", "share.updated", "share.revoked", "device.deleted"})
+# Messages that change who may see what: audiences are re-read and open sockets re-checked (authz).
+# ``session.ended`` (user_ids: the account) closes a signed-out session's sockets at once, not within 1 s.
+ACCESS_CHANGES = frozenset(
+    {"share.created", "share.updated", "share.revoked", "device.deleted", "session.ended"}
+)
 
 
 @dataclass(eq=False)
