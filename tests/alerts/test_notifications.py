@@ -79,8 +79,11 @@ async def test_a4_person_alert_reaches_owner_and_live_view_shares_only_at_once_w
         assert (
             r.content[:2] == b"\xff\xd8" and r.content == person_event().snapshot_jpeg
         )  # the detection frame
-    async with hub.client(historian) as c:
-        assert (await c.get(pushed["snapshot_url"])).status_code == 403
+    async with hub.client(viewer) as c:  # the alert went to live_view: its snapshot too
+        assert (await c.get(pushed["snapshot_url"])).status_code == 200
+    async with hub.client(historian) as c:  # history, but this stream's clock says 2023: before the share
+        r = await c.get(pushed["snapshot_url"])
+        assert r.status_code == 403 and "before the share began" in r.json()["detail"]
     async with hub.client(stranger) as c:
         assert (await c.get(pushed["snapshot_url"])).status_code == 404
     async with hub.client() as c:

@@ -99,5 +99,5 @@ def test_talk_refuses_odd_audio_and_users_without_talk(system: System, carol: ht
     code, reply = _talk(system, owner, camera, b"\x00\x01\x02")
     assert code == 1003 and "s16le" in json.loads(reply)["error"]
     code, _ = _talk(system, carol, camera, b"\x00\x00")
-    assert code == 403  # refused before the WebSocket opens
+    assert code == 404  # refused before the WebSocket opens, as a route would: carol cannot see it
     owner.close()

@@ -17,6 +17,12 @@ from vakt.hub.permissions import Permission, users_allowed
 log = logging.getLogger(__name__)
 _AUDIENCE_TTL_S = 5.0
 Relay = Callable[[dict[str, Any], int | None, set[int] | None, Permission | None], Awaitable[None]]
+Watcher = Callable[[dict[str, Any]], None]
+# Messages that change who may see what: audiences are re-read and open sockets re-checked (authz).
+# ``session.ended`` (user_ids: the account) closes a signed-out session's sockets at once, not within 1 s.
+ACCESS_CHANGES = frozenset(
+    {"share.created", "share.updated", "share.revoked", "device.deleted", "session.ended"}
+)
 
 
 @dataclass(eq=False)
@@ -40,10 +46,15 @@ class EventBus:
         self._subscriptions: set[Subscription] = set()
         self._audience: dict[tuple[int, Permission | None], tuple[float, set[int]]] = {}
         self._relay: Relay | None = None
+        self._watchers: list[Watcher] = []
 
     def relay_through(self, relay: Relay | None) -> None:
         """Send each published message through ``relay`` (to every hub process) instead of delivering here."""
         self._relay = relay
+
+    def watch(self, watcher: Watcher) -> None:
+        """Call ``watcher(message)`` for every message delivered in this process, whoever it is for."""
+        self._watchers.append(watcher)
 
     @property
     def relayed(self) -> bool:
@@ -112,6 +123,10 @@ class EventBus:
         permission: Permission | None = None,
     ) -> int:
         """Deliver to this process's subscribers (``publish`` without the relay)."""
+        if message.get("type") in ACCESS_CHANGES and isinstance(message.get("device_id"), int):
+            self.invalidate(message["device_id"])  # also in the other hub processes, which got it relayed
+        for watcher in self._watchers:
+            watcher(message)
         if not self._subscriptions:
             return 0
         audience = user_ids

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from fastapi import HTTPException, status
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vakt.hub.api_types import DeviceId
-from vakt.hub.auth import CurrentUser
-from vakt.hub.db import DbSession, utcnow
+from vakt.hub.db import utcnow
 from vakt.hub.models.devices import Device, Share
 from vakt.hub.models.users import User
 
@@ -56,6 +53,11 @@ def active_share_clause(now: datetime) -> ColumnElement[bool]:
     return or_(Share.expires_at.is_(None), Share.expires_at > now)
 
 
+def granted(share: Share) -> frozenset[Permission]:
+    """The permissions a share grants (values this hub does not know are ignored)."""
+    return frozenset(Permission(p) for p in share.permissions if p in Permission._value2member_map_)
+
+
 async def resolve_access(session: AsyncSession, user: User, device: Device) -> DeviceAccess | None:
     """The user's access to a device, or None when the device is not visible to them."""
     if device.owner_id == user.id:
@@ -63,38 +65,26 @@ async def resolve_access(session: AsyncSession, user: User, device: Device) -> D
     share = await session.scalar(select(Share).where(Share.device_id == device.id, Share.user_id == user.id))
     if share is None or not share_is_active(share):
         return None
-    granted = frozenset(Permission(p) for p in share.permissions if p in Permission._value2member_map_)
-    return DeviceAccess(device, user, False, granted, share)
+    return DeviceAccess(device, user, False, granted(share), share)
 
 
 async def check_device_access(
     session: AsyncSession, user: User, device_id: int, permission: Permission | None = None
 ) -> DeviceAccess:
-    """Raise 404 when the device is not visible to ``user``, 403 when ``permission`` is lacking."""
-    device = await session.get(Device, device_id)
-    access = None if device is None else await resolve_access(session, user, device)
-    if access is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"device {device_id} not found")
-    if permission is not None and not access.allows(permission):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"permission '{permission.value}' is needed for device {device_id}"
-        )
-    return access
+    """Raise 404 when the device is not visible to ``user``, 403 when ``permission`` is lacking.
+
+    Prefer declaring the route's action with ``vakt.hub.authz`` (the permission tests read it back)."""
+    from vakt.hub.authz import Need, authorize
+
+    return await authorize(session, user, device_id, Need(permission))
 
 
-def device_access(
-    permission: Permission | None = None, *, owner_only: bool = False
-) -> Callable[..., Awaitable[DeviceAccess]]:
-    """Dependency factory: reads the path parameter ``device_id``; ``permission=None``: any access."""
+def device_access(permission: Permission | None = None, *, owner_only: bool = False) -> Any:
+    """Dependency for routes with ``{device_id}``, through the authorization layer (``vakt.hub.authz``);
+    new routes use ``authz.on_device(Action.X)``. ``Depends(device_access(...))`` keeps working."""
+    from vakt.hub.authz import Need, device_rule
 
-    async def dependency(device_id: DeviceId, user: CurrentUser, session: DbSession) -> DeviceAccess:
-        access = await check_device_access(session, user, device_id, permission)
-        if owner_only and not access.is_owner:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"only the owner of device {device_id} may do this"
-            )
-        return access
-
+    dependency: Any = device_rule(Need(permission, owner=owner_only)).dependency
     return dependency
 
 
@@ -109,8 +99,7 @@ async def visible_devices(session: AsyncSession, user: User) -> list[DeviceAcces
         .where(Share.user_id == user.id, active_share_clause(now))
     )
     for device, share in rows.all():
-        granted = frozenset(Permission(p) for p in share.permissions if p in Permission._value2member_map_)
-        result.append(DeviceAccess(device, user, False, granted, share))
+        result.append(DeviceAccess(device, user, False, granted(share), share))
     result.sort(key=lambda a: a.device.id)
     return result
 

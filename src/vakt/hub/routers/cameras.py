@@ -1,8 +1,8 @@
 """Camera screens (C5, C6, V4): add an RTSP camera, details, settings, definition, snapshot, manual record.
 
-Permissions (A5): any access sees the camera; ``live_view`` the snapshot, definition and manual
-recording (they are live-view controls, C5.1); ``settings`` the device settings (C6) and the
-recording settings (mode, retention).
+Permissions (A5, ``vakt.hub.authz``): any access sees the camera; ``live_view`` the snapshot and the
+definition (C5.1); ``settings`` manual recording (``Action.CONTROL``: it writes to the disk), the device
+settings (C6) and the recording settings (mode, retention).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from vakt.camera.settings import CameraSettings
 from vakt.hub.api_types import DeviceName, printable
 from vakt.hub.auth import CurrentUser
+from vakt.hub.authz import Action, Need, device_rule, on_device
 from vakt.hub.camera_supervisor import CameraSupervisor, password_context, split_credentials
 from vakt.hub.db import DbSession
 from vakt.hub.errors import errors
@@ -27,7 +28,7 @@ from vakt.hub.models.cameras import Camera, Definition, RecordingMode
 from vakt.hub.models.devices import Device
 from vakt.hub.mqtt import CommandError
 from vakt.hub.outbound import RefusedDestination, check_camera_url
-from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission, device_access
+from vakt.hub.permissions import ALL_PERMISSIONS, DeviceAccess, Permission
 from vakt.hub.quotas import ensure_camera_room
 from vakt.hub.settings import HubSettings
 from vakt.media.clips import NoFootage, decode_fragment_jpeg
@@ -59,20 +60,18 @@ def supervisor_of(request: Request) -> CameraSupervisor:
     return supervisor
 
 
-def camera_access(permission: Permission | None = None) -> Any:
-    base = device_access(permission)
-
-    async def dependency(session: DbSession, access: DeviceAccess = Depends(base)) -> DeviceAccess:
-        if access.device.kind != "camera":
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"device {access.device.id} is not a camera")
-        return access
-
-    return Depends(dependency)
+def camera_access(action: Action | Permission | None = None) -> Any:
+    """``Depends``: the camera in the path, once ``action`` is allowed (404 when it is not a camera).
+    A Permission (or None: any access) is still taken, as before the authorization layer."""
+    if isinstance(action, Action):
+        return on_device(action, kind="camera")
+    return device_rule(Need(action), kind="camera")
 
 
-AnyAccess = Annotated[DeviceAccess, camera_access()]
-LiveAccess = Annotated[DeviceAccess, camera_access(Permission.LIVE_VIEW)]
-SettingsAccess = Annotated[DeviceAccess, camera_access(Permission.SETTINGS)]
+AnyAccess = Annotated[DeviceAccess, camera_access(Action.SEE)]
+LiveAccess = Annotated[DeviceAccess, camera_access(Action.WATCH_LIVE)]
+ControlAccess = Annotated[DeviceAccess, camera_access(Action.CONTROL)]
+SettingsAccess = Annotated[DeviceAccess, camera_access(Action.CONFIGURE)]
 Supervisor = Annotated[CameraSupervisor, Depends(supervisor_of)]
 
 
@@ -270,7 +269,7 @@ async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
 @router.post("/{device_id}/record", response_model=CameraOut, responses=errors(409, 503))
 @router.post("/{device_id}/recording", response_model=CameraOut, responses=errors(409, 503))
 async def manual_recording(
-    body: RecordingIn, access: LiveAccess, session: DbSession, supervisor: Supervisor
+    body: RecordingIn, access: ControlAccess, session: DbSession, supervisor: Supervisor
 ) -> CameraOut:
     """C5.1 manual start/stop: records even with continuous recording off; its segments count as events."""
     camera = await _camera(session, access.device.id)

@@ -1,20 +1,21 @@
 """Active defense (C9.2): siren + fast-flashing spotlight on a camera for up to a minute, stopped early
-by DELETE. Permission: ``live_view`` (the button sits on the live screen, A6); the owner always may."""
+by DELETE. ``Action.CONTROL``: the ``settings`` permission (it acts on the camera, like its settings)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from vakt.hub.alerts.defense import MAX_SECONDS, DefenseController, DefenseRefused
+from vakt.hub.authz import Action, on_device
 from vakt.hub.errors import errors
 from vakt.hub.mqtt import CommandError
-from vakt.hub.permissions import DeviceAccess, Permission, device_access
+from vakt.hub.permissions import DeviceAccess
 
 router = APIRouter(prefix="/api/cameras", tags=["active defense"])
-LiveAccess = Annotated[DeviceAccess, Depends(device_access(Permission.LIVE_VIEW))]
+ControlAccess = Annotated[DeviceAccess, on_device(Action.CONTROL)]
 
 
 class ActiveDefenseIn(BaseModel):
@@ -44,7 +45,7 @@ def _camera(access: DeviceAccess) -> str:
 
 @router.post("/{device_id}/active-defense", response_model=ActiveDefenseOut, responses=errors(409, 503, 504))
 async def start_active_defense(
-    body: ActiveDefenseIn, access: LiveAccess, request: Request
+    body: ActiveDefenseIn, access: ControlAccess, request: Request
 ) -> ActiveDefenseOut:
     """Sound the siren and flash the spotlight fast for ``seconds`` (C9.2)."""
     serial = _camera(access)
@@ -60,7 +61,7 @@ async def start_active_defense(
 @router.delete(
     "/{device_id}/active-defense", response_model=ActiveDefenseOut, responses=errors(409, 503, 504)
 )
-async def stop_active_defense(access: LiveAccess, request: Request) -> ActiveDefenseOut:
+async def stop_active_defense(access: ControlAccess, request: Request) -> ActiveDefenseOut:
     """Stop active defense early (manual or automatic)."""
     serial = _camera(access)
     try:

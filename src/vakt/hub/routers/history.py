@@ -1,6 +1,8 @@
 """Video history (C7.2, A6): calendar, timeline, HLS playback from any instant, clips, snapshots.
 
-Everything needs the ``history`` permission; a shared user sees footage only from the share's start (A5).
+Everything needs the ``history`` permission; a shared user sees footage only from the share's start (A5):
+instants before it are refused, and a segment that began before it is not served at all (not in the
+calendar, timeline, playlist, clip or snapshot), so no frame from before the share is ever shown.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from starlette.background import BackgroundTask
 
 from vakt.hub import camera_index
 from vakt.hub.api_types import Day, Instant, SegmentId
+from vakt.hub.authz import Action, require_since, since_share_start
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.errors import errors
 from vakt.hub.models.cameras import Camera, Segment
-from vakt.hub.permissions import DeviceAccess, Permission
+from vakt.hub.permissions import DeviceAccess
 from vakt.hub.routers.cameras import camera_access
 from vakt.media.clips import NoFootage, export_clip, snapshot_at
 from vakt.media.history import build_timeline, day_bounds, days_with_footage, month_bounds
@@ -32,7 +35,7 @@ from vakt.media.playlist import build_playlist
 from vakt.media.settings import MediaSettings
 
 router = APIRouter(prefix="/api/cameras", tags=["history"])
-HistoryAccess = Annotated[DeviceAccess, camera_access(Permission.HISTORY)]
+HistoryAccess = Annotated[DeviceAccess, camera_access(Action.VIEW_HISTORY)]
 HLS_TYPE = "application/vnd.apple.mpegurl"
 
 
@@ -78,14 +81,6 @@ async def _zone(session: DbSession, device_id: int) -> ZoneInfo:
     return ZoneInfo(camera.time_zone if camera is not None else "UTC")
 
 
-def _visible_from(access: DeviceAccess, instant: datetime) -> None:
-    since = access.history_since
-    if since is not None and instant < since:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"history before the share began ({since.isoformat()}) is not visible"
-        )
-
-
 @router.get("/{device_id}/history/calendar", response_model=CalendarOut)
 async def calendar(
     access: HistoryAccess,
@@ -106,7 +101,7 @@ async def calendar(
             Segment.damage.is_(None),  # damaged footage is a gap, not a day with footage
         )
     )
-    spans = [(max(r.start, start), r.end) for r in rows.all()]
+    spans = [(max(r.start, start), r.end) for r in since_share_start(access, rows.all())]
     return CalendarOut(
         time_zone=zone.key, year=year, month=month, days=days_with_footage(spans, zone, year, month)
     )
@@ -118,9 +113,9 @@ async def timeline(access: HistoryAccess, session: DbSession, day: Day) -> Timel
     zone = await _zone(session, access.device.id)
     start, end = day_bounds(day, zone)
     device_id = access.device.id
-    segments = await camera_index.segments_between(session, device_id, start, end)
+    segments = since_share_start(access, await camera_index.segments_between(session, device_id, start, end))
     gaps = await camera_index.gaps_between(session, device_id, start, end)
-    events = await camera_index.timeline_events(session, device_id, start, end)
+    events = since_share_start(access, await camera_index.timeline_events(session, device_id, start, end))
     built = build_timeline(
         day, zone, [camera_index.to_span(s) for s in segments], gaps, events, not_before=access.history_since
     )
@@ -140,11 +135,11 @@ async def timeline(access: HistoryAccess, session: DbSession, day: Day) -> Timel
 @router.get("/{device_id}/history/playlist.m3u8", response_class=Response, responses=errors(403))
 async def playlist(access: HistoryAccess, session: DbSession, at: Instant) -> Response:
     """HLS (fMP4, EXT-X-MAP byte ranges) starting at the segment that contains `at`, with an offset."""
-    _visible_from(access, at)
+    require_since(access, at)
     rows = await camera_index.segments_between(
         session, access.device.id, at, at + timedelta(hours=24), limit=360
     )
-    segments = [camera_index.to_info(r) for r in rows]
+    segments = [camera_index.to_info(r) for r in since_share_start(access, rows)]
     text = build_playlist(segments, at, lambda s: f"segments/{s.id}.mp4")
     if text is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no footage at or after {at.isoformat()}")
@@ -157,7 +152,7 @@ async def segment_file(access: HistoryAccess, session: DbSession, segment_id: Se
     row = await session.get(Segment, segment_id)
     if row is None or row.device_id != access.device.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"segment {segment_id} not found")
-    _visible_from(access, row.end)
+    require_since(access, row.start)  # a segment that began before the share is not served, even in part
     if (damage := camera_index.damage_now(row)) is not None:
         raise HTTPException(status.HTTP_410_GONE, f"segment {segment_id} is damaged ({damage}); not served")
     return FileResponse(row.path, media_type="video/mp4")
@@ -171,9 +166,9 @@ async def clip(access: HistoryAccess, session: DbSession, start: Instant, end: I
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"end must be after start, at most {limit}s"
         )
-    _visible_from(access, start)
+    require_since(access, start)
     rows = await camera_index.segments_between(session, access.device.id, start, end)
-    segments = [camera_index.to_info(r) for r in rows]
+    segments = [camera_index.to_info(r) for r in since_share_start(access, rows)]
     out = Path(tempfile.gettempdir()) / f"vakt-clip-{secrets.token_hex(8)}.mp4"
     try:
         await asyncio.to_thread(export_clip, segments, start, end, out)
@@ -190,13 +185,15 @@ async def clip(access: HistoryAccess, session: DbSession, start: Instant, end: I
 @router.get("/{device_id}/history/snapshot", response_class=Response, responses=errors(403))
 async def snapshot_at_instant(access: HistoryAccess, session: DbSession, at: Instant) -> Response:
     """The recorded frame at `at` as JPEG."""
-    _visible_from(access, at)
+    require_since(access, at)
     if at > utcnow():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "that instant is in the future")
     window = (at - timedelta(seconds=1), at + timedelta(seconds=3))
     rows = await camera_index.segments_between(session, access.device.id, *window)
     try:
-        jpeg = await asyncio.to_thread(snapshot_at, [camera_index.to_info(r) for r in rows], at)
+        jpeg = await asyncio.to_thread(
+            snapshot_at, [camera_index.to_info(r) for r in since_share_start(access, rows)], at
+        )
     except NoFootage as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return Response(jpeg, media_type="image/jpeg")

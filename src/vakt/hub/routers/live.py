@@ -3,45 +3,52 @@
 Protocol: a JSON text message ``{"type": "init", "codec": "avc1.PPCCLL", "definition": ..., "stream": ...}``,
 then binary messages: the init segment, then media fragments from the latest keyframe on. When the
 camera's stream restarts a new ``init`` text message and init segment follow (rebuild the SourceBuffer).
-Needs the ``live_view`` permission, checked on the socket (closed with 1008 otherwise).
+Needs the ``live_view`` permission (``vakt.hub.authz``): refused at the handshake (401/403/404) and
+closed (4401/4403/4404 with the reason) within 2 s of losing it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Annotated, cast
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, WebSocketException, status
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vakt.hub.api_types import DeviceId
-from vakt.hub.auth import websocket_user
+from vakt.hub.authz import Action, SocketGrant, for_socket
 from vakt.hub.camera_supervisor import CameraSupervisor
-from vakt.hub.db import DbSession
 from vakt.hub.models.cameras import Camera, Definition
-from vakt.hub.permissions import Permission, check_device_access
 from vakt.media.live import SlowSubscriber
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 READY_TIMEOUT_S = 10.0
+LiveGrant = Annotated[SocketGrant, for_socket(Action.WATCH_LIVE, kind="camera")]
 
 
 @router.websocket("/api/cameras/{device_id}/live")
 async def live_view(
-    websocket: WebSocket, device_id: DeviceId, session: DbSession, definition: Definition | None = None
+    websocket: WebSocket, device_id: DeviceId, grant: LiveGrant, definition: Definition | None = None
 ) -> None:
-    user = await websocket_user(websocket, session)
-    try:
-        access = await check_device_access(session, user, device_id, Permission.LIVE_VIEW)
-    except HTTPException as exc:
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(exc.detail)) from None
-    camera = await session.get(Camera, device_id)
-    if access.device.kind != "camera" or camera is None:
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, f"device {device_id} has no camera stream")
+    sessionmaker: async_sessionmaker[AsyncSession] = websocket.app.state.sessionmaker
+    async with sessionmaker() as session:  # not held for the socket's lifetime
+        camera = await session.get(Camera, device_id)
+    if camera is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"camera {device_id} has not reported its stream yet")
     chosen = definition or Definition(camera.definition)
     stream = chosen.stream if camera.sub_url else "main"
-    await session.close()  # do not hold a database connection for the socket's lifetime
     supervisor: CameraSupervisor = websocket.app.state.cameras
     await websocket.accept()
+    async with grant.watched():
+        await _stream(websocket, supervisor, device_id, chosen, stream)
+
+
+async def _stream(
+    websocket: WebSocket, supervisor: CameraSupervisor, device_id: int, chosen: Definition, stream: str
+) -> None:
     try:
         while True:
             live = supervisor.live_stream(device_id, stream)
@@ -52,8 +59,10 @@ async def live_view(
             await websocket.send_json(
                 {"type": "init", "codec": live.codec, "definition": chosen.value, "stream": stream}
             )
-            async for data in live.subscribe():
-                await websocket.send_bytes(data)
+            fragments_of = cast(AsyncGenerator[bytes, None], live.subscribe())
+            async with aclosing(fragments_of) as fragments:  # unsubscribed at once when closed
+                async for data in fragments:
+                    await websocket.send_bytes(data)
     except SlowSubscriber:
         await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow for live view; reconnect")
     except (WebSocketDisconnect, RuntimeError):

@@ -19,6 +19,7 @@ from vakt.hub.alerts.notifier import notification_json
 from vakt.hub.alerts.service import person_event_json
 from vakt.hub.api_types import BeforeId, EventId, NotificationId
 from vakt.hub.auth import CurrentUser
+from vakt.hub.authz import Action, Located, located, on_device, require_since
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.errors import errors
 from vakt.hub.models.alerts import (
@@ -31,17 +32,11 @@ from vakt.hub.models.alerts import (
     Webhook,
 )
 from vakt.hub.outbound import RefusedDestination, check_resolved
-from vakt.hub.permissions import (
-    DeviceAccess,
-    Permission,
-    check_device_access,
-    device_access,
-    visible_devices,
-)
+from vakt.hub.permissions import DeviceAccess, visible_devices
 from vakt.hub.settings import HubSettings
 
 router = APIRouter(prefix="/api", tags=["notifications"])
-HistoryAccess = Annotated[DeviceAccess, Depends(device_access(Permission.HISTORY))]
+HistoryAccess = Annotated[DeviceAccess, on_device(Action.VIEW_HISTORY)]
 
 
 # -- in-app notifications -----------------------------------------------------------------------------
@@ -137,18 +132,27 @@ async def deliveries(
     ]
 
 
+async def _notification_camera(notification_id: int, user: CurrentUser, session: DbSession) -> Located:
+    """The camera that took the snapshot of one of the user's own notifications."""
+    row = await _own_notification(session, user.id, notification_id)
+    camera_id = (row.data or {}).get("camera_id")
+    if not (row.data or {}).get("snapshot") or not isinstance(camera_id, int):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this notification has no snapshot")
+    return Located(camera_id, f"notification {notification_id}")
+
+
 @router.get("/notifications/{notification_id}/snapshot")
 async def notification_snapshot(
-    notification_id: NotificationId, user: CurrentUser, session: DbSession, request: Request
+    notification_id: NotificationId,
+    user: CurrentUser,
+    session: DbSession,
+    request: Request,
+    _access: Annotated[DeviceAccess, located(Action.WATCH_LIVE, _notification_camera)],
 ) -> FileResponse:
-    """The camera snapshot taken when a lock alarm or the doorbell went off (X2, X3)."""
+    """The camera snapshot taken when a lock alarm or the doorbell went off (X2, X3): what the user, then
+    told of it, could see live; still needs ``live_view`` on that camera."""
     row = await _own_notification(session, user.id, notification_id)
-    relative = (row.data or {}).get("snapshot")
-    camera_id = (row.data or {}).get("camera_id")
-    if not relative or not isinstance(camera_id, int):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this notification has no snapshot")
-    await check_device_access(session, user, camera_id, Permission.LIVE_VIEW)
-    return _media_file(request, relative)
+    return _media_file(request, str((row.data or {})["snapshot"]))
 
 
 def _media_file(request: Request, relative: str) -> FileResponse:
@@ -398,15 +402,35 @@ async def person_events(
     return [person_event_json(r) for r in rows]
 
 
-@router.get("/person-events/{event_id}/snapshot")
-async def person_event_snapshot(
-    event_id: EventId, user: CurrentUser, session: DbSession, request: Request
-) -> FileResponse:
-    """The JPEG of the frame of the event's best detection, taken when it was seen (needs live_view)."""
+async def _person_event_camera(event_id: EventId, user: CurrentUser, session: DbSession) -> Located:
     record = await session.get(PersonEventRecord, event_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
-    await check_device_access(session, user, record.device_id, Permission.LIVE_VIEW)
+    notified = await session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user.id, Notification.person_event_id == event_id)
+        .limit(1)
+    )
+    watch = Action.WATCH_LIVE if notified is not None else None  # the alert was sent to live_view
+    return Located(record.device_id, f"person event {event_id}", notified_with=watch)
+
+
+@router.get("/person-events/{event_id}/snapshot")
+async def person_event_snapshot(
+    event_id: EventId,
+    session: DbSession,
+    request: Request,
+    access: Annotated[DeviceAccess, located(Action.VIEW_HISTORY, _person_event_camera)],
+    where: Annotated[Located, Depends(_person_event_camera)],  # the same call, cached by FastAPI
+) -> FileResponse:
+    """The JPEG of the frame of the event's best detection, taken when it was seen: history, so it needs
+    ``history`` and a shared user sees it only for events from the share's start on (A5); the snapshot of
+    a person alert the user was sent needs only ``live_view`` (what the alert went to)."""
+    record = await session.get(PersonEventRecord, event_id)
+    if record is None:  # deleted since it was located
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"person event {event_id} not found")
+    if where.notified_with is None:  # what the user was sent stays theirs to see
+        require_since(access, record.started_at)
     if not record.snapshot_path:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
     return _media_file(request, record.snapshot_path)

@@ -3,6 +3,9 @@
 Inputs are relayed to the emulator as the ``panel.input`` command; what the device shows (display,
 prompt, LEDs, motor, siren) comes back in its retained state, pushed to the app over ``/api/ws``.
 Only devices whose state says ``"emulated": true`` have a panel; real hardware is never driven here.
+Only the device's owner may touch its panel (``Action.TOUCH_PANEL``): a panel is the physical device in
+the owner's home, and its knob, keypad or a gateway's paired lock open the door without the remote-unlock
+permission or PIN.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from vakt.hub.authz import Action, on_device
 from vakt.hub.errors import errors
 from vakt.hub.mqtt import CommandError, HubMqtt
-from vakt.hub.permissions import DeviceAccess, Permission, device_access
+from vakt.hub.permissions import DeviceAccess
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ class PanelInputOut(BaseModel):
     result: dict[str, Any]
 
 
-SettingsAccess = Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))]
+PanelAccess = Annotated[DeviceAccess, on_device(Action.TOUCH_PANEL)]
 
 
 def _emulated(access: DeviceAccess) -> dict[str, Any]:
@@ -125,7 +129,7 @@ def validate_input(kind: str, body: PanelInputIn) -> None:
 
 
 @router.get("/{device_id}", response_model=PanelOut, responses=errors(409))
-async def get_panel(access: SettingsAccess) -> PanelOut:
+async def get_panel(access: PanelAccess) -> PanelOut:
     state = _emulated(access)
     kind = access.device.kind
     panel = state.get("panel") if isinstance(state.get("panel"), dict) else {}
@@ -135,7 +139,7 @@ async def get_panel(access: SettingsAccess) -> PanelOut:
 
 
 @router.post("/{device_id}/input", response_model=PanelInputOut, responses=errors(409, 504))
-async def press_input(body: PanelInputIn, access: SettingsAccess, request: Request) -> PanelInputOut:
+async def press_input(body: PanelInputIn, access: PanelAccess, request: Request) -> PanelInputOut:
     """Relay one physical input to the emulator (``panel.input``) and return its answer."""
     _emulated(access)
     device = access.device

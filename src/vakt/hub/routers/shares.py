@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from vakt.hub.api_types import Instant, ShareId
 from vakt.hub.auth import CurrentUser
+from vakt.hub.authz import Action, on_device
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.errors import errors
 from vakt.hub.models.devices import Device, Share
 from vakt.hub.models.users import User
-from vakt.hub.permissions import DeviceAccess, Permission, device_access, share_is_active
+from vakt.hub.permissions import DeviceAccess, Permission, share_is_active
 
 router = APIRouter(prefix="/api", tags=["shares"])
-OwnerAccess = Annotated[DeviceAccess, Depends(device_access(owner_only=True))]
+OwnerAccess = Annotated[DeviceAccess, on_device(Action.MANAGE)]
 
 
 class ShareIn(BaseModel):
@@ -106,15 +107,20 @@ async def create_share(body: ShareIn, access: OwnerAccess, request: Request, ses
     )
     session.add(share)
     await session.commit()
-    await _changed(request, access.device.id, other.id, "share.created")
+    await _changed(request, share, "share.created")
     return _share_out(share, access.device, other)
 
 
-async def _changed(request: Request, device_id: int, user_id: int, kind: str) -> None:
-    """The other account's app updates its device list at once (A8)."""
+async def _changed(request: Request, share: Share, kind: str, **extra: Any) -> None:
+    """The other account's app updates its device list at once (A8); open live and talk sockets of that
+    account are re-checked (``vakt.hub.authz.watch``), in every hub process."""
     bus = request.app.state.bus
-    bus.invalidate(device_id)
-    await bus.publish({"type": kind, "device_id": device_id}, user_ids={user_id})
+    bus.invalidate(share.device_id)
+    message: dict[str, Any] = {"type": kind, "device_id": share.device_id, **extra}
+    if kind != "share.revoked":
+        message["permissions"] = sorted(share.permissions)
+        message["expires_at"] = None if share.expires_at is None else share.expires_at.isoformat()
+    await bus.publish(message, user_ids={share.user_id})
 
 
 async def _owned_share(access: DeviceAccess, share_id: int, session: DbSession) -> tuple[Share, User]:
@@ -137,16 +143,16 @@ async def update_share(
         _check_expiry(body.expires_at)
         share.expires_at = body.expires_at
     await session.commit()
-    await _changed(request, access.device.id, user.id, "share.updated")
+    await _changed(request, share, "share.updated")
     return _share_out(share, access.device, user)
 
 
 @router.delete("/devices/{device_id}/shares/{share_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_share(share_id: ShareId, access: OwnerAccess, request: Request, session: DbSession) -> None:
-    share, user = await _owned_share(access, share_id, session)
+    share, _ = await _owned_share(access, share_id, session)
     await session.delete(share)
     await session.commit()
-    await _changed(request, access.device.id, user.id, "share.revoked")
+    await _changed(request, share, "share.revoked", reason="revoked")
 
 
 @router.get("/shares/received", response_model=list[ShareOut])

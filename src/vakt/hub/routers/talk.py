@@ -2,7 +2,8 @@
 
 The browser sends its microphone as binary WebSocket messages of raw PCM (s16le, 16 kHz, mono); the hub
 forwards them, in order, to the camera's speaker endpoint ``POST /audio/speaker`` on the camera's HTTP
-port (Basic auth ``admin:<verification code>``), batching ~200 ms per request.
+port (Basic auth ``admin:<verification code>``), batching ~200 ms per request. Needs ``talk``
+(``vakt.hub.authz``); when it is lost the socket closes (4401/4403/4404) and queued audio is dropped.
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, WebSocketException, status
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
 
-from vakt.hub.api_types import DeviceId
-from vakt.hub.auth import websocket_user
-from vakt.hub.db import DbSession
+from vakt.hub.authz import Action, SocketGrant, for_socket
 from vakt.hub.models.devices import Device
-from vakt.hub.permissions import Permission, check_device_access
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +29,7 @@ BYTES_PER_S = SAMPLE_RATE * 2
 MAX_MESSAGE_BYTES = 64 * 1024  # 2 s of audio: a client sending more in one message is broken
 BATCH_BYTES = BYTES_PER_S // 5  # ~200 ms per request to the camera
 MAX_BACKLOG = 40  # batches (~8 s) waiting for the camera; older audio is dropped beyond that
+TalkGrant = Annotated[SocketGrant, for_socket(Action.TALK, kind="camera")]
 
 
 def speaker_url(device: Device) -> str:
@@ -40,9 +39,7 @@ def speaker_url(device: Device) -> str:
     rtsp: dict[str, Any] = state.get("rtsp") or {}
     port = http.get("port")
     if not isinstance(port, int):
-        raise WebSocketException(
-            status.WS_1011_INTERNAL_ERROR, "the camera has not reported its HTTP port yet"
-        )
+        raise HTTPException(status.HTTP_409_CONFLICT, "the camera has not reported its HTTP port yet")
     # The camera reports its address in its RTSP URL; the HTTP side listens on the same host.
     host = urlsplit(str(rtsp.get("main_url") or "")).hostname or "127.0.0.1"
     path = http.get("speaker") or "/audio/speaker"
@@ -93,61 +90,51 @@ class SpeakerForwarder:
             await self.client.aclose()
 
 
-async def _authorize(websocket: WebSocket, session: DbSession, device_id: int) -> tuple[str, str]:
-    user = await websocket_user(websocket, session)
-    try:
-        access = await check_device_access(session, user, device_id, Permission.TALK)
-    except HTTPException as exc:
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(exc.detail)) from None
-    device = access.device
-    if device.kind != "camera":
-        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, f"device {device_id} is not a camera")
+@router.websocket("/{device_id}/talk")
+async def talk(websocket: WebSocket, grant: TalkGrant) -> None:
+    """Binary messages: PCM s16le 16 kHz mono. Text replies: ``{"error": ...}`` when the camera fails."""
+    assert grant.access is not None
+    device = grant.access.device
     url = speaker_url(device)
     code = websocket.app.state.broker_sync.box.decrypt(device.code_encrypted, device.serial)
-    return url, code
-
-
-@router.websocket("/{device_id}/talk")
-async def talk(websocket: WebSocket, device_id: DeviceId, session: DbSession) -> None:
-    """Binary messages: PCM s16le 16 kHz mono. Text replies: ``{"error": ...}`` when the camera fails."""
-    url, code = await _authorize(websocket, session, device_id)
-    await session.close()  # no database connection held while talking
     await websocket.accept()
     forwarder = SpeakerForwarder(url, code)
     sender = asyncio.create_task(forwarder.run())
     pending = bytearray()
-    try:
-        while not sender.done():
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            data = message.get("bytes")
-            if data is None:
-                continue  # text frames are not audio; ignore them
-            if len(data) > MAX_MESSAGE_BYTES or len(data) % 2:
-                await websocket.send_json({"error": "audio must be s16le PCM messages of at most 64 KiB"})
-                await websocket.close(status.WS_1003_UNSUPPORTED_DATA)
-                return
-            pending += data
-            if len(pending) >= BATCH_BYTES:
-                forwarder.offer(bytes(pending))
-                pending.clear()
-        if sender.done() and forwarder.error:
-            await websocket.send_json({"error": forwarder.error})
-            await websocket.close(status.WS_1011_INTERNAL_ERROR)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        if pending and not sender.done():
-            forwarder.offer(bytes(pending))
-        if not sender.done():
-            forwarder.offer(None)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sender, timeout=10)
-        sender.cancel()
-        log.info(
-            "talk to camera %s ended: %d bytes sent, %d batches dropped",
-            device_id,
-            forwarder.sent_bytes,
-            forwarder.dropped,
-        )
+    async with grant.watched() as watched:
+        try:
+            while not sender.done():
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("bytes")
+                if data is None:
+                    continue  # text frames are not audio; ignore them
+                if len(data) > MAX_MESSAGE_BYTES or len(data) % 2:
+                    await websocket.send_json({"error": "audio must be s16le PCM messages of at most 64 KiB"})
+                    await websocket.close(status.WS_1003_UNSUPPORTED_DATA)
+                    return
+                pending += data
+                if len(pending) >= BATCH_BYTES:
+                    forwarder.offer(bytes(pending))
+                    pending.clear()
+            if sender.done() and forwarder.error:
+                await websocket.send_json({"error": forwarder.error})
+                await websocket.close(status.WS_1011_INTERNAL_ERROR)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if watched.closing is None:  # still allowed: send what was said (lost access drops it all)
+                if pending and not sender.done():
+                    forwarder.offer(bytes(pending))
+                if not sender.done():
+                    forwarder.offer(None)
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(sender, timeout=10)
+            sender.cancel()
+            log.info(
+                "talk to camera %s ended: %d bytes sent, %d batches dropped",
+                device.id,
+                forwarder.sent_bytes,
+                forwarder.dropped,
+            )
