@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vakt.camera.settings import CameraSettings
 from vakt.hub.auth import CurrentUser
@@ -111,6 +111,21 @@ class DefinitionIn(BaseModel):
 
 class RecordingIn(BaseModel):
     on: bool
+
+
+class WifiIn(BaseModel):
+    """C3.3: the network to join; the camera goes offline first, then joins it."""
+
+    model_config = ConfigDict(extra="forbid")
+    ssid: str = Field(min_length=1, max_length=32, description="the Wi-Fi network's name")
+    band_ghz: float = Field(2.4, description="C3.1: only 2.4 GHz networks can be joined")
+
+
+class CommandOut(BaseModel):
+    """What the camera answered to a control command (its Ack's result); the state follows by push."""
+
+    ok: bool
+    result: dict[str, Any]
 
 
 class CameraOut(BaseModel):
@@ -260,6 +275,7 @@ async def get_device_settings(access: SettingsAccess, session: DbSession) -> dic
     camera = await _camera(session, access.device.id)
     if camera.emulated:
         values = dict((access.device.state or {}).get("settings") or {})
+        values["name"] = access.device.name  # one name: the device's, shown everywhere
         return {"schema": CameraSettings.model_json_schema(), "values": values}
     schema = CameraSettings.model_json_schema()
     schema["properties"] = {k: v for k, v in schema["properties"].items() if k in (*LOCAL_SETTINGS, "name")}
@@ -285,6 +301,8 @@ async def update_device_settings(
         if not ack.ok:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, ack.error or "the camera refused")
         values = dict(ack.result.get("settings") or {})
+        if "name" in body:
+            access.device.name = str(body["name"])  # renaming in settings renames the device
     else:
         unknown = set(body) - {*LOCAL_SETTINGS, "name"}
         if unknown:
@@ -302,3 +320,44 @@ async def update_device_settings(
     await supervisor.reconcile()
     values.update({"name": access.device.name, "time_zone": camera.time_zone, "audio": camera.audio})
     return {"values": values}
+
+
+# -- C3.3, C4.1, C6 Restart: device controls carried to an emulated camera as MQTT commands; the camera's
+# -- state (network, SD card, LED) comes back in its retained state and reaches the app by push.
+async def _control(request: Request, access: DeviceAccess, session: DbSession, name: str,
+                   args: dict[str, Any] | None = None) -> CommandOut:  # fmt: skip
+    camera = await _camera(session, access.device.id)
+    if not camera.emulated:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "this camera was added by its RTSP address and has no control channel; use the camera's own app",
+        )
+    if not access.device.online:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{access.device.name} is offline")
+    try:
+        ack = await request.app.state.mqtt.send_command(access.device.serial, name, args or {})
+    except CommandError as exc:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"the camera did not answer: {exc}") from exc
+    if not ack.ok:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, ack.error or "the camera refused")
+    return CommandOut(ok=True, result=dict(ack.result or {}))
+
+
+@router.post("/{device_id}/restart", response_model=CommandOut)
+async def restart(access: SettingsAccess, session: DbSession, request: Request) -> CommandOut:
+    """C6 Restart: the camera goes offline, starts up (LED solid red, C1) and comes back."""
+    return await _control(request, access, session, "camera.restart")
+
+
+@router.post("/{device_id}/storage/initialize", response_model=CommandOut)
+async def initialize_storage(access: SettingsAccess, session: DbSession, request: Request) -> CommandOut:
+    """C4.1: format the micro SD card (-> initializing -> normal); the files on it are erased."""
+    return await _control(request, access, session, "camera.sd.initialize")
+
+
+@router.post("/{device_id}/wifi", response_model=CommandOut)
+async def change_wifi(
+    body: WifiIn, access: SettingsAccess, session: DbSession, request: Request
+) -> CommandOut:
+    """C3.3: the camera goes offline first, then joins ``ssid`` (2.4 GHz only, C3.1) and comes back."""
+    return await _control(request, access, session, "camera.wifi.change", body.model_dump())

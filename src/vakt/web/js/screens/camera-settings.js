@@ -4,8 +4,8 @@ import { h, icon } from "../dom.js";
 import { pageHead } from "../components/page-head.js";
 import { schemaRows, ungrouped } from "../components/schema-form.js";
 import { storageCard } from "../components/storage-card.js";
-import { busy, dialog } from "../form.js";
-import { loadDevice, removeDevice } from "../store.js";
+import { busy, dialog, field, input } from "../form.js";
+import { device, loadDevice, removeDevice, subscribe, upsertDevice } from "../store.js";
 import { navigate } from "../router.js";
 import { toast, toastError } from "../toast.js";
 
@@ -17,11 +17,38 @@ const GROUPS = [
   ["About", ["name", "location", "device_version"]],
 ];
 
+/** @returns {Promise<{schema: object, values: Record<string, unknown>}>} GET /api/cameras/{id}/settings */
 async function loadSettings(id) {
-  const data = await api.get(`/api/cameras/${id}/settings`);
-  const schema = data.schema || (await api.get("/api/cameras/settings/schema"));
-  const values = data.values || data.settings || data;
-  return { schema, values };
+  return api.get(`/api/cameras/${id}/settings`);
+}
+
+// C3.3: where the camera is connected now, from its pushed state.
+function networkText(d) {
+  const s = (d && d.state) || {};
+  if (!d || !d.online) return "Offline";
+  if (s.setup_mode) return "Waiting for Wi-Fi set-up";
+  const ssid = s.wifi && s.wifi.ssid;
+  return ssid ? `Online on “${ssid}” (2.4 GHz Wi-Fi)` : "Online";
+}
+
+// C3.3: ask for the new network, then the hub takes the camera offline and joins it.
+function wifiDialog(d) {
+  const ssid = input({ id: "wifi-ssid", name: "ssid", required: true, maxlength: 32, autocomplete: "off" });
+  const error = h("p", { class: "form-error" });
+  const submit = h("button", { class: "btn btn-primary", type: "submit", id: "wifi-submit" }, "Join network");
+  const form = h("form", { class: "stack" },
+    h("p", { class: "muted small" }, "The camera goes offline first, then joins the new network (2.4 GHz only). It is back in about a minute."),
+    field("Network name (SSID)", ssid), error, h("div", { class: "row end" }, submit));
+  const dlg = dialog("Change Wi-Fi", form);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    try {
+      await busy(submit, () => api.post(`/api/cameras/${d.id}/wifi`, { ssid: ssid.value.trim() }));
+      dlg.close();
+      toast(`The camera is going offline to join “${ssid.value.trim()}”.`, { kind: "ok" });
+    } catch (err) { error.textContent = err.message; }
+  });
 }
 
 const LED_GUIDE = [
@@ -44,6 +71,7 @@ export default async function cameraSettingsScreen(params) {
     try {
       await api.patch(`/api/cameras/${d.id}/settings`, { [name]: value });
       if (commit) commit();
+      if (name === "name") upsertDevice({ id: d.id, name: value }); // one name: the device's
       toast("Saved.", { kind: "ok", timeout: 1800 });
     } catch (err) { revert(); toastError(err); }
   };
@@ -58,8 +86,8 @@ export default async function cameraSettingsScreen(params) {
     body.replaceChildren(h("div", { class: "card empty" }, icon("alert", 32), h("p", {}, `Settings are not available: ${err.message}`)));
   }
 
-  const command = (label, path, confirmText, okText) => {
-    const btn = h("button", { class: "btn btn-sm" }, label);
+  const command = (label, id, path, confirmText, okText) => {
+    const btn = h("button", { class: "btn btn-sm", id }, label);
     btn.onclick = async () => {
       if (confirmText && !confirm(confirmText)) return;
       try { await busy(btn, () => api.post(path)); toast(okText, { kind: "ok" }); } catch (err) { toastError(err); }
@@ -72,16 +100,18 @@ export default async function cameraSettingsScreen(params) {
     try { await api.del(`/api/devices/${d.id}`); removeDevice(d.id); toast("Device deleted.", { kind: "ok" }); navigate("/"); } catch (err) { toastError(err); }
   };
   const storage = storageCard(d);
+  const network = h("div", { class: "desc", id: "camera-network" }, networkText(d));
+  const unsub = subscribe((id) => { if (id === null || id === d.id) network.textContent = networkText(device(d.id)); });
   const side = h("div", { class: "stack" }, storage.el,
     h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Device")),
-      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), h("div", { class: "desc" }, "Take the camera offline, then join another network (C3.3).")),
-        command("Change", `/api/cameras/${d.id}/wifi/offline`, "Take the camera offline to join another Wi-Fi network?", "The camera is ready to join another network.")),
+      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
+        h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
-        command("Restart", `/api/cameras/${d.id}/restart`, "Restart the camera?", "The camera is restarting.")),
+        command("Restart", "camera-restart", `/api/cameras/${d.id}/restart`, "Restart the camera?", "The camera is restarting.")),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Serial"), h("div", { class: "desc mono" }, d.serial))),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "User guide")),
         h("button", { class: "btn btn-sm btn-ghost", onclick: guide }, "Open")),
       d.is_owner !== false ? h("div", { class: "row end", style: { marginTop: "10px" } }, del) : null));
   const el = h("section", {}, head.el, h("div", { class: "cols" }, body, side));
-  return { el, title: "Camera settings", destroy: () => { head.destroy(); storage.destroy(); } };
+  return { el, title: "Camera settings", destroy: () => { head.destroy(); storage.destroy(); unsub(); } };
 }
