@@ -49,8 +49,7 @@ export default function cameraScreen(d, params) {
 
   const snapBtn = ctl("snapshot", "snapshot", "Snapshot", async () => {
     try {
-      const res = await api.post(`/api/cameras/${d.id}/snapshot`, {}, { raw: true }).catch(() => fetch(`/api/cameras/${d.id}/snapshot`));
-      if (!res.ok) throw new Error(`Snapshot failed (${res.status})`);
+      const res = await api.get(`/api/cameras/${d.id}/snapshot`, { raw: true }); // GET: the hub's only method
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
       const name = `${(d.name || d.serial).replace(/\W+/g, "_")}_${new Date().toISOString().replace(/[:.]/g, "-")}.jpg`;
