@@ -197,6 +197,57 @@ def test_a5_shared_user_lacks_permissions(browser: Any, owner: Any, system: Syst
     guest.context.close()
 
 
+def test_g1_g6_a5_x3_gateway_sharing_per_kind_and_doorbell(browser: Any, owner: Any, system: System) -> None:
+    """Issue 15 items 4-6, 8: the gateway screen tells its state as it is (G1-G6: network, LED ring, mode,
+    radio link with lost messages); the lock and the gateway are shared from the UI with only their own
+    permissions (A5) and the form keeps the ticks; a guest gets no panel button; the doorbell (X3) answers
+    on the door camera's live view from the toast and from the alert list."""
+    if "Front door" not in system.ids:
+        pytest.skip("the gateway emulator did not start, so there is no lock")
+    page, lock, gateway = owner, system.ids["Front door"], system.ids["Hall gateway"]
+    camera = system.ids["Front yard"]
+    page.goto(f"{system.url}/devices/{gateway}")
+    page.wait_for_selector("#gateway-info [data-row=led]:has-text('solid white')")
+    info = page.inner_text("#gateway-info")
+    assert "[object Object]" not in info and "–" not in info, info
+    assert "Online" in page.inner_text("#gateway-info [data-row=mode]")
+    page.wait_for_selector(f"#gateway-links [data-link='{lock}'] [data-field=rssi]:has-text('dBm')")
+    assert "Lost messages" in page.inner_text(f"#gateway-links [data-link='{lock}'] [data-field=lost]")
+
+    page.click("#share-link")
+    page.wait_for_url(f"**/devices/{gateway}/share")
+    page.wait_for_selector("input[name=perm]")
+    assert page.locator("input[name=perm]").evaluate_all("l => l.map(i => i.value)") == ["settings"]
+    guest = new_page(browser)
+    register_and_sign_in(guest, system.url, "carol")
+    page.goto(f"{system.url}/devices/{lock}")
+    page.click("#share-link")
+    page.wait_for_url(f"**/devices/{lock}/share")
+    page.wait_for_selector("input[name=perm]")
+    offered = page.locator("input[name=perm]").evaluate_all("l => l.map(i => i.value)")
+    assert offered == ["history", "unlock", "settings"], offered
+    page.check("#share-perm-history")
+    page.fill("#share-user", "carol")
+    page.click("form button[type=submit]")
+    page.wait_for_selector(".list-item:has-text('carol')")
+    assert page.is_checked("#share-perm-history") and page.is_checked("#share-perm-unlock")
+
+    guest.goto(f"{system.url}/devices/{lock}")
+    guest.wait_for_selector(".page-head h1")
+    assert guest.locator("a[href$='/panel']").count() == 0, "a guest without settings sees the panel button"
+    guest.context.close()
+
+    page.goto(f"{system.url}/devices/{lock}/panel")
+    page.click("#doorbell")
+    page.click(".toast[data-kind=alert] button:has-text('Answer')", timeout=30_000)
+    page.wait_for_url(f"**/devices/{camera}?talk=1")
+    page.wait_for_selector(".player.playing", timeout=20_000)
+    assert page.evaluate("() => document.activeElement && document.activeElement.id") == "talk"
+    page.goto(f"{system.url}/notifications")
+    href = page.get_attribute("#notification-list .notif[data-kind=doorbell]", "href")
+    assert href == f"/devices/{camera}?talk=1"
+
+
 def test_c5_3_talk_delivers_speech_to_the_camera(owner: Any, system: System, assets: Any) -> None:
     """C5.3: press and hold to talk; the microphone (speech file) reaches the camera's speaker at 16 kHz."""
     require("/api/cameras/{device_id}/talk")

@@ -29,6 +29,17 @@ export const KIND_TITLES = {
   forced: "Forced entry",
 };
 
+/**
+ * Where a notification leads: the doorbell (X3) to the door camera's live view with talk ready, every
+ * other alert to its device. The service worker (sw.js) follows the same rule for a push.
+ * @param {{kind: string, device_id?: number, data?: {camera_id?: number}}} n
+ */
+export function notificationTarget(n) {
+  const camera = n.data && n.data.camera_id;
+  if (n.kind === "doorbell" && camera) return `/devices/${camera}?talk=1`;
+  return n.device_id ? `/devices/${n.device_id}` : "/notifications";
+}
+
 export function normalise(msg) {
   const n = msg.notification || msg;
   const kind = n.kind || n.type_ || n.category || n.event || "alert";
@@ -42,6 +53,7 @@ export function normalise(msg) {
     snapshot: n.snapshot_url || n.snapshot || n.image_url || null,
     ts: n.ts || n.created_at || msg.ts || new Date().toISOString(),
     read: Boolean(n.read || n.read_at),
+    data: n.data || {},
   };
 }
 
@@ -54,10 +66,10 @@ function deliver(msg) {
   recent.splice(50);
   for (const fn of recentListeners) fn(n);
   if (location.pathname !== "/notifications") setUnread(unread + 1);
-  const target = n.kind === "doorbell" ? `/devices/${n.device_id}?talk=1` : `/devices/${n.device_id}`;
+  const target = notificationTarget(n);
   toast(n.body || (n.device_name ? `${n.device_name}` : ""), {
     kind: "alert", title: n.title, image: n.snapshot, timeout: 8000,
-    action: n.device_id ? { label: n.kind === "doorbell" ? "Answer" : "View", run: () => navigate(target) } : null,
+    action: n.device_id ? { label: n.kind === "doorbell" && n.data.camera_id ? "Answer" : "View", run: () => navigate(target) } : null,
   });
 }
 

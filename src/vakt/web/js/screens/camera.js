@@ -20,7 +20,7 @@ export default function cameraScreen(d, params) {
   const cleanups = [];
   const head = pageHead(d, {
     actions: [
-      d.state && d.state.emulated ? h("a", { class: "btn btn-ghost btn-sm", href: `/devices/${d.id}/panel` }, icon("panel", 16), "Device panel") : null,
+      d.state && d.state.emulated && can(d, "settings") ? h("a", { class: "btn btn-ghost btn-sm", href: `/devices/${d.id}/panel` }, icon("panel", 16), "Device panel") : null,
     ],
   });
   cleanups.push(head.destroy);
@@ -56,7 +56,7 @@ export default function cameraScreen(d, params) {
       h("a", { href: url, download: name }).click();
       toast("Snapshot saved.", { kind: "ok", image: url });
     } catch (err) { toastError(err); }
-  });
+  }, { disabled: !can(d, "live_view") });
 
   let recording = false;
   const recBtn = ctl("record", "record", "Record", async () => {
@@ -66,7 +66,7 @@ export default function cameraScreen(d, params) {
       setRecording(Boolean(cam.manual_recording));
       toast(next ? "Recording started." : "Recording stopped.", { kind: "ok" });
     } catch (err) { toastError(err); }
-  }, { class: "ctl danger" });
+  }, { class: "ctl danger", disabled: !can(d, "live_view") });
   const setRecording = (on) => {
     recording = on;
     recBtn.setAttribute("aria-pressed", String(on));
@@ -101,7 +101,7 @@ export default function cameraScreen(d, params) {
     }, label)));
 
   const links = h("div", { class: "controls" },
-    h("a", { class: "ctl", href: `/devices/${d.id}/history`, id: "history-link" }, icon("history", 22), h("span", {}, "History")),
+    can(d, "history") ? h("a", { class: "ctl", href: `/devices/${d.id}/history`, id: "history-link" }, icon("history", 22), h("span", {}, "History")) : null,
     h("a", { class: "ctl", href: "/live" }, icon("grid", 22), h("span", {}, "Multi-view")),
     can(d, "settings") ? h("a", { class: "ctl", href: `/devices/${d.id}/settings`, id: "settings-link" }, icon("gear", 22), h("span", {}, "Settings")) : null,
     d.is_owner !== false ? h("a", { class: "ctl", href: `/devices/${d.id}/share` }, icon("share", 22), h("span", {}, "Share")) : null);

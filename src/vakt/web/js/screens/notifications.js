@@ -1,14 +1,14 @@
 // Notifications (A4): the list, newest first, each with its snapshot and a link to the device.
 import { api } from "../api.js";
 import { h, icon, timeAgo } from "../dom.js";
-import { markAllRead, normalise, onRecent, recentNotifications } from "../notify.js";
+import { markAllRead, normalise, notificationTarget, onRecent, recentNotifications } from "../notify.js";
 import { device } from "../store.js";
 
 const KIND_ICON = { person: "user", human: "user", doorbell: "bell", tamper: "alert", lockout: "lock", low_battery: "battery", offline: "wifi" };
 
 function item(n) {
   const d = device(n.device_id);
-  return h("a", { class: `notif ${n.read ? "" : "unread"}`, href: n.device_id ? `/devices/${n.device_id}` : "#", dataset: { kind: n.kind } },
+  return h("a", { class: `notif ${n.read ? "" : "unread"}`, href: notificationTarget(n), dataset: { kind: n.kind } },
     n.snapshot ? h("img", { src: n.snapshot, alt: "", loading: "lazy" }) : h("div", { class: "thumb" }, icon(KIND_ICON[n.kind] || "bell", 24)),
     h("div", { class: "grow" },
       h("div", { class: "title" }, n.title),

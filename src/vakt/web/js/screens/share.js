@@ -7,6 +7,13 @@ import { pageHead } from "../components/page-head.js";
 import { toast, toastError } from "../toast.js";
 
 const PERMS = [["live_view", "Live view"], ["history", "History"], ["talk", "Talk"], ["unlock", "Unlock"], ["settings", "Settings"]];
+// What each kind of device can be shared for (A5): a camera is never unlocked, a lock never talks.
+export const PERMS_BY_KIND = {
+  camera: ["live_view", "history", "talk", "settings"],
+  lock: ["unlock", "history", "settings"],
+  gateway: ["settings"],
+};
+const DEFAULT_PERM = { camera: "live_view", lock: "unlock", gateway: "settings" };
 
 export default async function shareScreen(params) {
   const d = await loadDevice(params.id);
@@ -28,8 +35,9 @@ export default async function shareScreen(params) {
     } catch (err) { list.replaceChildren(h("div", { class: "meta" }, err.message)); }
   };
   load();
-  const checks = PERMS.map(([k, l]) => h("label", { class: "chip", style: { cursor: "pointer", height: "32px" } },
-    h("input", { type: "checkbox", name: "perm", value: k, checked: k === "live_view" }), l));
+  const offered = PERMS.filter(([k]) => (PERMS_BY_KIND[d.kind] || []).includes(k));
+  const checks = offered.map(([k, l]) => h("label", { class: "chip", style: { cursor: "pointer", height: "32px" } },
+    h("input", { type: "checkbox", name: "perm", value: k, id: `share-perm-${k}`, checked: k === DEFAULT_PERM[d.kind] }), l));
   const form = h("form", {},
     field("Username or e-mail", input({ name: "user", required: true, autocomplete: "off", id: "share-user" })),
     h("div", { class: "field" }, h("span", {}, "Permissions"), h("div", { class: "row" }, checks)),
@@ -43,7 +51,7 @@ export default async function shareScreen(params) {
     try {
       await busy(form.querySelector("[type=submit]"), () => api.post(`/api/devices/${d.id}/shares`, body));
       toast(`Shared with ${body.user}.`, { kind: "ok" });
-      form.reset();
+      form.elements.namedItem("user").value = ""; // the ticked permissions stay for the next person
       load();
     } catch (err) { toastError(err); }
   });
