@@ -1,6 +1,8 @@
 // Devices the user can see, kept current from /api/devices and /api/ws pushes.
 import { api } from "./api.js";
 import { on } from "./ws.js";
+import { navigate } from "./router.js";
+import { toast } from "./toast.js";
 
 const devices = new Map();
 const subscribers = new Set();
@@ -48,6 +50,15 @@ on("device.online", (m) => patch(m.device_id, { online: m.online ?? true }));
 on("device.availability", (m) => patch(m.device_id, { online: m.online ?? m.status === "online" }));
 on("device.added", () => loadDevices(true).catch(() => {}));
 on("device.deleted", (m) => removeDevice(m.device_id));
+// A share taken back (A5, pushed by the hub): the device goes at once, and its screen with it.
+on("share.revoked", (m) => {
+  const gone = devices.get(Number(m.device_id));
+  removeDevice(m.device_id);
+  if (location.pathname === `/devices/${m.device_id}` || location.pathname.startsWith(`/devices/${m.device_id}/`)) {
+    toast(`${gone ? gone.name : "This device"} is no longer shared with you.`, { kind: "info" });
+    navigate("/", { replace: true });
+  }
+});
 on("ws.open", () => { if (loaded) loadDevices(true).catch(() => {}); });
 
 export const kindLabel = { camera: "Camera", lock: "Smart lock", gateway: "Home gateway" };
