@@ -334,6 +334,18 @@ def test_c5_1_live_view_plays_through_mse(owner: Any, system: System) -> None:
         f"() => {{ const v = {video}; return v.buffered.end(v.buffered.length - 1) - v.currentTime; }}"
     )
     assert lag < 1.5, f"live view lags {lag:.2f} s behind the live edge"
+    # C1 (issue 15 item 14): watching in the app lights the camera solid blue; the hub's recorder alone not
+    camera_led("solid_blue", system)
+    page.goto(system.url + "/notifications")
+    camera_led("slow_blue", system)
+
+
+def camera_led(wanted: str, system: System, timeout: float = 20) -> None:
+    auth, url = ("admin", system.info["camera_code"]), f"{system.info['camera_http']}/state"
+    deadline = time.monotonic() + timeout
+    while (led := httpx.get(url, auth=auth, timeout=5).json()["led"]) != wanted:
+        assert time.monotonic() < deadline, f"camera LED is {led}, not {wanted}"
+        time.sleep(0.2)
 
 
 def test_c7_2_history_shows_today_and_plays_it(owner: Any, system: System) -> None:

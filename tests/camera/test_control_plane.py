@@ -281,6 +281,36 @@ async def test_c1_led_solid_blue_while_the_main_stream_is_watched(camera: Camera
     client.close()
 
 
+async def test_c1_the_hubs_recorder_is_no_viewer_but_its_app_viewers_are(
+    camera: CameraEmulator, hub: Hub
+) -> None:
+    """C1 (issue 15 item 14): the hub's recorder plays /live all day and says so in its User-Agent: the LED
+    stays slow blue; the hub reports the people watching in the app (camera.viewers), who light it blue."""
+    assert camera.rtsp is not None
+    client = RawRtspClient(camera.rtsp.port, password=CODE)
+    base = camera.rtsp_url("live")
+    agent = {"User-Agent": "vakt-hub-recorder/1"}
+
+    def play_as_recorder() -> str:
+        client.request("DESCRIBE", base, {"Accept": "application/sdp", **agent})
+        setup = client.request(
+            "SETUP", f"{base}/trackID=0", {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1", **agent}
+        )
+        session = setup.headers["session"].split(";")[0]
+        assert client.request("PLAY", base, {"Session": session, **agent}).status == 200
+        return session
+
+    await asyncio.to_thread(play_as_recorder)
+    await asyncio.sleep(0.5)
+    assert camera.rtsp.sessions and hub.state["watching"] == 0 and hub.state["led"] == "slow_blue"
+    assert (await hub.send("camera.viewers", {"count": 2})).ok
+    await hub.wait_state(lambda s: s["watching"] == 2 and s["led"] == "solid_blue")
+    assert (await hub.send("camera.viewers", {"count": 0})).ok
+    await hub.wait_state(lambda s: s["watching"] == 0 and s["led"] == "slow_blue")
+    assert not (await hub.send("camera.viewers", {"count": -1})).ok
+    client.close()
+
+
 async def test_c10_network_off_goes_offline_with_slow_red_and_comes_back(
     camera: CameraEmulator, hub: Hub
 ) -> None:

@@ -60,6 +60,7 @@ class CameraDevice:
         self.server_reachable = True  # the broker answers (False: a network exception too, C1)
         self.setup_mode = False
         self.wifi_ssid: str | None = None  # the Wi-Fi network joined last (None: wired or never joined)
+        self.app_viewers = 0  # people watching live in the app, as the hub reports them (C1)
         self.powered = True
         self.siren_until: datetime | None = None
         self.spotlight = cmd.SpotlightMode.OFF
@@ -170,6 +171,7 @@ class CameraDevice:
             "camera.restart": self._cmd_restart,
             "camera.wifi.join": self._cmd_wifi_join,
             "camera.wifi.change": self._cmd_wifi_change,
+            "camera.viewers": self._cmd_viewers,
             "panel.input": self.panel_input,
         }
         handler = handlers.get(name)
@@ -323,6 +325,12 @@ class CameraDevice:
         self.wifi_ssid = a.ssid
         await self.emit("NetworkJoined", {"ssid": a.ssid})
         return {"ssid": a.ssid}
+
+    async def _cmd_viewers(self, args: dict[str, Any]) -> dict[str, Any]:
+        """C1: the hub's live fan-out has ``count`` viewers (its own recorder is not one of them)."""
+        a: cmd.ViewersArgs = cmd.parse_args(cmd.ViewersArgs, args)
+        self.app_viewers = a.count
+        return {"viewers": a.count}
 
     async def _cmd_wifi_change(self, args: dict[str, Any]) -> dict[str, Any]:
         """C3.3: the camera first goes offline, then joins the new network (after the Ack has left)."""

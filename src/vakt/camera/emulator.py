@@ -229,7 +229,9 @@ class CameraEmulator:
         return f"rtsp://{creds}{host}:{port}/{path}"
 
     def watching(self) -> int:
-        return self.rtsp.watchers("live") if self.rtsp is not None and self.rtsp.running else 0
+        """C1 solid blue: people watching, in the hub's app (it reports its live viewers) or on RTSP."""
+        rtsp = self.rtsp.watchers("live") if self.rtsp is not None and self.rtsp.running else 0
+        return rtsp + self.device.app_viewers
 
     def state(self) -> dict[str, Any]:
         cfg = self.config
