@@ -126,6 +126,12 @@ export default function cameraScreen(d, params) {
       startLive();
     }
     setRecording(Boolean(cam.manual_recording));
+    // C5.3/C6: the Audio button only where there is sound to hear
+    const sound = cam.audio && (!cam.codec || /mp4a|opus/.test(cam.codec));
+    if (!sound) {
+      audioBtn.disabled = true;
+      audioBtn.title = cam.audio ? "This camera sends no sound" : "Audio is off in the camera's settings (C6)";
+    }
   }).catch(() => {});
   startLive();
   setRecording(recording);
