@@ -96,7 +96,7 @@ export default async function cameraSettingsScreen(params) {
   };
   const del = h("button", { class: "btn btn-sm btn-danger", id: "delete-device" }, icon("trash", 16), "Delete device");
   del.onclick = async () => {
-    if (!confirm(`Delete ${d.name || d.serial} from your account? Its recordings stay until retention removes them.`)) return;
+    if (!confirm(`Delete ${d.name || d.serial} from your account? Its recordings on the hub are deleted with it; download any clip you want to keep first.`)) return;
     try { await api.del(`/api/devices/${d.id}`); removeDevice(d.id); toast("Device deleted.", { kind: "ok" }); navigate("/"); } catch (err) { toastError(err); }
   };
   const storage = storageCard(d);

@@ -1,9 +1,12 @@
-"""C5.3 (issue 15 item 15): the camera's microphone is heard in live view. A real RTSP camera streaming the
-parking-lot clip (H.264 + AAC) through the real hub: the live WebSocket's init names both codecs and the
-fMP4 it sends decodes to video and AAC audio; with Audio off (C6) the live view carries video only."""
+"""A real RTSP camera streaming the parking-lot clip (H.264 + AAC) through the real hub (issue 15).
+
+C5.3 (item 15): the live WebSocket's init names both codecs and the fMP4 it sends decodes to video and AAC
+audio; with Audio off (C6) the live view carries video only. Item 18 (decided): deleting a camera deletes
+its footage at once, after the app asks, and no segment is indexed for a camera that is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,7 +33,8 @@ async def camera(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Came
 
 
 @pytest.fixture
-async def hub(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Hub]:
+async def hub(tmp_path: Path, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Hub]:
+    monkeypatch.setenv("VAKT_MEDIA_SEGMENT_SECONDS", "1")
     async with running_hub(hub_settings(tmp_path, mosquitto), mosquitto, services=CAMERA_ONLY) as running:
         yield running
 
@@ -69,3 +73,23 @@ async def test_c5_3_live_view_carries_the_cameras_aac_and_honours_audio_off(
         hello, data = await live_frames(hub, device_id, owner, fragments=20)
         assert "mp4a" not in hello["codec"]
         assert "aac" not in streams_of(data)
+
+
+async def test_deleting_a_camera_deletes_its_footage_and_nothing_is_orphaned(
+    hub: Hub, camera: CameraProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, owner = await hub.user("owner")
+    async with hub.client(owner) as c:
+        r = await c.post("/api/cameras", json={"name": "Drive", "url": camera.url})
+        device_id = r.json()["device_id"]
+        await poll(c, f"/api/cameras/{device_id}", lambda j: j["streaming"] and j["recording"])
+        folder = hub.app.state.settings.media_dir / f"camera-{device_id}"
+        async with asyncio.timeout(30):
+            while not any(folder.rglob("*.mp4")):
+                await asyncio.sleep(0.2)
+        assert (await c.delete(f"/api/devices/{device_id}")).status_code == 204
+        assert not folder.exists(), "the deleted camera's footage is still on disk"
+        await asyncio.sleep(2.5)  # a segment the pipeline finished while it stopped is not indexed
+        assert not folder.exists()
+        problems = [r.getMessage() for r in caplog.records if "FOREIGN KEY" in r.getMessage().upper()]
+        assert not problems, problems
