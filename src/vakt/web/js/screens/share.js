@@ -1,6 +1,6 @@
 // Sharing (A5, C5.2): share a device with another account, with permissions and an optional end.
 import { api } from "../api.js";
-import { h, icon, timeAgo } from "../dom.js";
+import { h, icon, timeAgo, LOCALES } from "../dom.js";
 import { busy, field, input } from "../form.js";
 import { loadDevice } from "../store.js";
 import { pageHead } from "../components/page-head.js";
@@ -26,7 +26,7 @@ export default async function shareScreen(params) {
         h("div", { class: "device-icon" }, icon("user", 20)),
         h("div", { class: "grow" }, h("div", { class: "title" }, s.username),
           h("div", { class: "meta" }, s.permissions.map((p) => PERMS.find(([k]) => k === p)?.[1] || p).join(", "),
-            ` · since ${timeAgo(s.created_at)}`, s.expires_at ? ` · until ${new Date(s.expires_at).toLocaleString()}` : "")),
+            ` · since ${timeAgo(s.created_at)}`, s.expires_at ? ` · until ${new Date(s.expires_at).toLocaleString(LOCALES)}` : "")),
         s.active ? null : h("span", { class: "chip" }, "Expired"),
         h("button", { class: "btn btn-sm btn-danger", onclick: async () => {
           try { await api.del(`/api/devices/${d.id}/shares/${s.id}`); toast(`Stopped sharing with ${s.username}.`, { kind: "ok" }); load(); } catch (err) { toastError(err); }
