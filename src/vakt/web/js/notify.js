@@ -1,5 +1,5 @@
 // In-app notifications (A4): toasts with the snapshot as they are pushed, and an unread counter.
-import { api } from "./api.js";
+import { hub } from "./api.js";
 import { on } from "./ws.js";
 import { toast } from "./toast.js";
 import { navigate } from "./router.js";
@@ -40,25 +40,27 @@ export function notificationTarget(n) {
   return n.device_id ? `/devices/${n.device_id}` : "/notifications";
 }
 
-export function normalise(msg) {
-  const n = msg.notification || msg;
-  const kind = n.kind || n.type_ || n.category || n.event || "alert";
+/**
+ * What the screens show of a notification.
+ * @param {import("./api.js").Notification} n
+ */
+export function normalise(n) {
   return {
-    id: n.id ?? msg.id,
-    kind,
-    device_id: n.device_id ?? msg.device_id,
-    device_name: n.device_name || msg.device_name || "",
-    title: n.title || KIND_TITLES[kind] || "Alert",
-    body: n.body || n.message || "",
-    snapshot: n.snapshot_url || n.snapshot || n.image_url || null,
-    ts: n.ts || n.created_at || msg.ts || new Date().toISOString(),
-    read: Boolean(n.read || n.read_at),
+    id: n.id,
+    kind: n.kind,
+    device_id: n.device_id,
+    title: n.title || KIND_TITLES[n.kind] || "Alert",
+    body: n.body,
+    snapshot: n.snapshot_url,
+    ts: n.created_at,
+    read: n.read,
     data: n.data || {},
   };
 }
 
+/** @param {{type: "notification", device_id: number, notification: import("./api.js").Notification}} msg */
 function deliver(msg) {
-  const n = normalise(msg);
+  const n = normalise(msg.notification);
   const key = n.id ?? `${n.kind}-${n.ts}`;
   if (seen.has(key)) return;
   seen.add(key);
@@ -67,7 +69,7 @@ function deliver(msg) {
   for (const fn of recentListeners) fn(n);
   if (location.pathname !== "/notifications") setUnread(unread + 1);
   const target = notificationTarget(n);
-  toast(n.body || (n.device_name ? `${n.device_name}` : ""), {
+  toast(n.body, {
     kind: "alert", title: n.title, image: n.snapshot, timeout: 8000,
     action: n.device_id ? { label: n.kind === "doorbell" && n.data.camera_id ? "Answer" : "View", run: () => navigate(target) } : null,
   });
@@ -76,9 +78,8 @@ function deliver(msg) {
 export async function startNotifications() {
   on("notification", deliver);
   try {
-    const data = await api.get("/api/notifications?unread_only=true&limit=100");
-    const rows = Array.isArray(data) ? data : data.items || [];
-    for (const r of rows) seen.add(normalise(r).id);
-    setUnread(typeof data.unread === "number" ? data.unread : rows.length);
+    const page = await hub.notifications({ unreadOnly: true });
+    for (const r of page.items) seen.add(r.id);
+    setUnread(page.unread);
   } catch { /* the notifications API may be absent; toasts still work */ }
 }

@@ -1,5 +1,5 @@
 // Camera settings (C6, C8): every field of the CameraSettings model, plus restart, Wi-Fi, storage, delete.
-import { api } from "../api.js";
+import { api, hub } from "../api.js";
 import { h, icon } from "../dom.js";
 import { pageHead } from "../components/page-head.js";
 import { schemaRows, ungrouped } from "../components/schema-form.js";
@@ -17,10 +17,6 @@ const GROUPS = [
   ["About", ["name", "location", "device_version"]],
 ];
 
-/** @returns {Promise<{schema: object, values: Record<string, unknown>}>} GET /api/cameras/{id}/settings */
-async function loadSettings(id) {
-  return api.get(`/api/cameras/${id}/settings`);
-}
 
 // C3.3: where the camera is connected now, from its pushed state.
 function networkText(d) {
@@ -44,7 +40,7 @@ function wifiDialog(d) {
     ev.preventDefault();
     error.textContent = "";
     try {
-      await busy(submit, () => api.post(`/api/cameras/${d.id}/wifi`, { ssid: ssid.value.trim() }));
+      await busy(submit, () => hub.changeWifi(d.id, ssid.value.trim()));
       dlg.close();
       toast(`The camera is going offline to join “${ssid.value.trim()}”.`, { kind: "ok" });
     } catch (err) { error.textContent = err.message; }
@@ -69,14 +65,14 @@ export default async function cameraSettingsScreen(params) {
   const body = h("div", { class: "stack" }, h("div", { class: "card" }, h("div", { class: "skeleton-group" }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" }))));
   const save = async (name, value, revert, commit) => {
     try {
-      await api.patch(`/api/cameras/${d.id}/settings`, { [name]: value });
+      await hub.saveCameraSettings(d.id, { [name]: value });
       if (commit) commit();
       if (name === "name") upsertDevice({ id: d.id, name: value }); // one name: the device's
       toast("Saved.", { kind: "ok", timeout: 1800 });
     } catch (err) { revert(); toastError(err); }
   };
   try {
-    const { schema, values } = await loadSettings(d.id);
+    const { schema, values } = await hub.cameraSettings(d.id);
     const groups = [...GROUPS];
     const rest = ungrouped(schema, groups);
     if (rest.length) groups.push(["More", rest]);
@@ -86,11 +82,11 @@ export default async function cameraSettingsScreen(params) {
     body.replaceChildren(h("div", { class: "card empty" }, icon("alert", 32), h("p", {}, `Settings are not available: ${err.message}`)));
   }
 
-  const command = (label, id, path, confirmText, okText) => {
+  const command = (label, id, run, confirmText, okText) => {
     const btn = h("button", { class: "btn btn-sm", id }, label);
     btn.onclick = async () => {
       if (confirmText && !confirm(confirmText)) return;
-      try { await busy(btn, () => api.post(path)); toast(okText, { kind: "ok" }); } catch (err) { toastError(err); }
+      try { await busy(btn, run); toast(okText, { kind: "ok" }); } catch (err) { toastError(err); }
     };
     return btn;
   };
@@ -107,7 +103,7 @@ export default async function cameraSettingsScreen(params) {
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
         h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
-        command("Restart", "camera-restart", `/api/cameras/${d.id}/restart`, "Restart the camera?", "The camera is restarting.")),
+        command("Restart", "camera-restart", () => hub.restartCamera(d.id), "Restart the camera?", "The camera is restarting.")),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Serial"), h("div", { class: "desc mono" }, d.serial))),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "User guide")),
         h("button", { class: "btn btn-sm btn-ghost", onclick: guide }, "Open")),

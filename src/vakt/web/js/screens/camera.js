@@ -1,5 +1,5 @@
 // Camera: live view, snapshot, manual record, definition, audio, talk, active defense (C5, C9), storage (C4).
-import { api } from "../api.js";
+import { api, hub } from "../api.js";
 import { h, icon } from "../dom.js";
 import { livePlayer } from "../components/live-player.js";
 import { pageHead } from "../components/page-head.js";
@@ -49,7 +49,7 @@ export default function cameraScreen(d, params) {
 
   const snapBtn = ctl("snapshot", "snapshot", "Snapshot", async () => {
     try {
-      const res = await api.get(`/api/cameras/${d.id}/snapshot`, { raw: true }); // GET: the hub's only method
+      const res = await hub.snapshot(d.id);
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
       const name = `${(d.name || d.serial).replace(/\W+/g, "_")}_${new Date().toISOString().replace(/[:.]/g, "-")}.jpg`;
@@ -119,7 +119,7 @@ export default function cameraScreen(d, params) {
       h("div", { class: "stack" }, status.el, storage.el)));
 
   // The hub's view of the camera: chosen definition and manual recording (C5.1).
-  api.get(`/api/cameras/${d.id}`).then((cam) => {
+  hub.camera(d.id).then((cam) => {
     if (cam.definition && cam.definition !== definition) {
       definition = cam.definition;
       for (const b of defSel.children) b.setAttribute("aria-pressed", String(b.dataset.value === definition));

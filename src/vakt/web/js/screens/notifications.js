@@ -1,5 +1,5 @@
 // Notifications (A4): the list, newest first, each with its snapshot and a link to the device.
-import { api } from "../api.js";
+import { api, hub } from "../api.js";
 import { h, icon, timeAgo } from "../dom.js";
 import { markAllRead, normalise, notificationTarget, onRecent, recentNotifications } from "../notify.js";
 import { device } from "../store.js";
@@ -12,7 +12,7 @@ function item(n) {
     n.snapshot ? h("img", { src: n.snapshot, alt: "", loading: "lazy" }) : h("div", { class: "thumb" }, icon(KIND_ICON[n.kind] || "bell", 24)),
     h("div", { class: "grow" },
       h("div", { class: "title" }, n.title),
-      h("div", { class: "meta small muted" }, [n.device_name || (d && d.name), n.body].filter(Boolean).join(" · ")),
+      h("div", { class: "meta small muted" }, [d && d.name, n.body].filter(Boolean).join(" · ")),
       h("div", { class: "small muted" }, timeAgo(n.ts))));
 }
 
@@ -26,8 +26,8 @@ export default function notificationsScreen() {
     }
     list.replaceChildren(...rows.map(item));
   };
-  api.get("/api/notifications?limit=100").then((data) => {
-    const fetched = (Array.isArray(data) ? data : data.items || data.notifications || []).map(normalise);
+  hub.notifications().then((page) => {
+    const fetched = page.items.map(normalise);
     const ids = new Set(fetched.map((n) => n.id));
     rows = [...recentNotifications().filter((n) => !ids.has(n.id)), ...fetched];
     render();
