@@ -239,6 +239,10 @@ def test_g1_g6_a5_x3_gateway_sharing_per_kind_and_doorbell(browser: Any, owner: 
     guest.goto(f"{system.url}/devices/{lock}")
     guest.wait_for_selector(".page-head h1")
     assert guest.locator("a[href$='/panel']").count() == 0, "a guest without settings sees the panel button"
+    guest.wait_for_selector("#lock-log .log-entry, #lock-log .empty")
+    guest.click("[data-tab=credentials]")
+    guest.wait_for_timeout(1000)
+    assert "permission '" not in guest.inner_text("body"), "a raw permission error is shown"
     guest.context.close()
 
     page.goto(f"{system.url}/devices/{lock}/panel")

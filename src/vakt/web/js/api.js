@@ -11,8 +11,13 @@ export class ApiError extends Error {
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
+const PERMISSION_LABELS = { live_view: "Live view", history: "History", talk: "Talk", unlock: "Unlock", settings: "Settings" };
+
 function describe(status, body) {
   const detail = body && body.detail;
+  // The hub's "permission 'history' is needed for device 2", in the user's words (A5).
+  const needed = typeof detail === "string" && status === 403 && detail.match(/^permission '(\w+)' is needed/);
+  if (needed) return `This needs the “${PERMISSION_LABELS[needed[1]] || needed[1]}” permission, which the owner has not given you.`;
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail) && detail.length) {
     const first = detail[0];

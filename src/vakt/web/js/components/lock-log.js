@@ -3,6 +3,7 @@ import { api } from "../api.js";
 import { h, icon, formatTime } from "../dom.js";
 import { humanize } from "../device-state.js";
 import { on } from "../ws.js";
+import { can } from "../perms.js";
 
 const FILTERS = [["", "All"], ["LockOperation", "Lock / unlock"], ["LockOperationError", "Failures"], ["DoorLockAlarm", "Alarms"], ["LockUserChange", "Credential changes"]];
 const SOURCES = ["", "Keypad", "Biometric", "RFID", "Remote", "Manual", "Auto", "Button"];
@@ -64,6 +65,10 @@ export function lockLog(d) {
     list.replaceChildren(...(shown.length ? shown.map(row) : [h("div", { class: "empty" }, "Nothing here yet.")]));
   };
   async function refresh() {
+    if (!can(d, "history")) { // a guest without History sees why, and no request ends in 403 (A5)
+      list.replaceChildren(h("div", { class: "empty" }, "The owner has not shared this lock's history with you."));
+      return;
+    }
     list.replaceChildren(h("div", { class: "skeleton-group", style: { padding: "12px 0" } }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" })));
     const qs = new URLSearchParams({ limit: "100" });
     if (type) qs.set("type", type);
