@@ -485,6 +485,37 @@ def test_c6_camera_controls_work_end_to_end(owner: Any, system: System) -> None:
     assert not failed, f"API calls failed: {failed}"
 
 
+def test_v4_add_a_camera_by_rtsp_address_tested_first_then_delete_it(owner: Any, system: System) -> None:
+    """V4 (issue 15): the Add dialog takes an RTSP address, tests it (a wrong password is named), adds the
+    camera, whose settings offer only what it has; deleting it asks first and removes it (item 18)."""
+    page = owner
+    auth = ("admin", system.info["camera_code"])
+    state = httpx.get(f"{system.info['camera_http']}/state", auth=auth, timeout=5).json()
+    main_url = state["rtsp"]["main_url"]
+    good = main_url.replace("rtsp://", f"rtsp://admin:{system.info['camera_code']}@")
+    page.goto(system.url + "/")
+    page.click("#add-device")
+    page.click("#add-rtsp")
+    page.fill("#rtsp-name", "Driveway")
+    page.fill("#rtsp-url", good.replace(system.info["camera_code"], "WRONG1234"))
+    page.click("#rtsp-test")
+    page.wait_for_selector("dialog .form-error:has-text('password')", timeout=20_000)
+    page.fill("#rtsp-url", good)
+    page.click("#rtsp-test")
+    page.wait_for_selector("#rtsp-test-result:has-text('H264 768×432')", timeout=20_000)
+    page.click("#rtsp-submit")
+    page.wait_for_selector(".device-card:has-text('Driveway')")
+    driveway = device_id(page, "Driveway")
+    page.goto(f"{system.url}/devices/{driveway}/settings")
+    page.wait_for_selector("[data-field=name] input")
+    assert page.locator("#camera-restart, #wifi-change, #sd-initialize").count() == 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-device")
+    page.wait_for_url(system.url + "/")
+    page.wait_for_selector(".device-card:has-text('Front yard')")
+    assert page.locator(".device-card:has-text('Driveway')").count() == 0
+
+
 def test_c2_reset_sets_up_the_camera_and_ethernet_brings_it_back(owner: Any, system: System) -> None:
     """C2.1: RESET held 4 s restarts the camera into set-up mode (fast-flashing blue, C1); plugging in the
     Ethernet cable joins the wired network (C3.1) and the LED leaves set-up mode.

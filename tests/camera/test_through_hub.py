@@ -93,3 +93,23 @@ async def test_deleting_a_camera_deletes_its_footage_and_nothing_is_orphaned(
         assert not folder.exists()
         problems = [r.getMessage() for r in caplog.records if "FOREIGN KEY" in r.getMessage().upper()]
         assert not problems, problems
+
+
+async def test_v4_test_connection_tells_what_streams_or_why_not(hub: Hub, camera: CameraProcess) -> None:
+    """V4 (issue 15): before adding a camera by RTSP URL the app can test it: codec and size, or a reason."""
+    _, owner = await hub.user("owner")
+    async with hub.client(owner) as c:
+        good = (await c.post("/api/cameras/probe", json={"url": camera.url})).json()
+        expected = {"ok": True, "codec": "h264", "width": 768, "height": 432, "audio": "aac", "error": None}
+        assert good == expected
+        wrong = camera.url.replace(camera.code, "WRONG123")
+        refused = (await c.post("/api/cameras/probe", json={"url": wrong})).json()
+        assert not refused["ok"] and "password" in refused["error"]
+        nobody = (
+            await c.post("/api/cameras/probe", json={"url": f"rtsp://127.0.0.1:{free_port()}/live"})
+        ).json()
+        assert not nobody["ok"] and "nothing answered" in nobody["error"]
+        bad = await c.post("/api/cameras/probe", json={"url": "http://example.org/"})
+        assert bad.status_code == 422
+    async with hub.client() as anonymous:
+        assert (await anonymous.post("/api/cameras/probe", json={"url": camera.url})).status_code == 401

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import av
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -181,6 +182,53 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
         codec=pipe.live.codec if pipe else None,
         permissions=sorted(access.permissions),
     )
+
+
+class ProbeIn(BaseModel):
+    url: str = Field(pattern=r"^rtsps?://[^\s]+$", max_length=500, description="may carry user:pass@")
+
+
+class ProbeOut(BaseModel):
+    """V4 test connection: what the camera streams, or why it cannot be reached."""
+
+    ok: bool
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    audio: str | None = None
+    error: str | None = None
+
+
+PROBE_TIMEOUT_S = 8.0
+
+
+def _probe(url: str) -> ProbeOut:
+    """Open the stream as the recorder would (RTSP over TCP) and read its format."""
+    options = {"rtsp_transport": "tcp", "timeout": str(int(PROBE_TIMEOUT_S * 1_000_000))}
+    try:
+        with av.open(url, options=options, timeout=PROBE_TIMEOUT_S) as container:
+            if not container.streams.video:
+                return ProbeOut(ok=False, error="the stream has no video")
+            ctx = container.streams.video[0].codec_context
+            audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+            if ctx.name != "h264":
+                why = f"the video is {ctx.name}; vakt records H.264"
+                return ProbeOut(ok=False, codec=ctx.name, error=why)
+            return ProbeOut(ok=True, codec=ctx.name, width=ctx.width, height=ctx.height, audio=audio)
+    except av.HTTPUnauthorizedError:
+        return ProbeOut(ok=False, error="the camera refused the user name or password")
+    except (av.HTTPNotFoundError, av.HTTPBadRequestError):
+        return ProbeOut(ok=False, error="the camera has no stream at that path")
+    except (av.ConnectionRefusedError, av.TimeoutError, av.OSError) as exc:
+        return ProbeOut(ok=False, error=f"nothing answered at that address ({exc.strerror or exc})")
+    except av.FFmpegError as exc:
+        return ProbeOut(ok=False, error=f"the stream could not be opened: {exc}")
+
+
+@router.post("/probe", response_model=ProbeOut)
+async def probe_camera(body: ProbeIn, user: CurrentUser) -> ProbeOut:
+    """V4 test connection before adding: the stream's codec and size, or a clear reason it failed."""
+    return await asyncio.to_thread(_probe, body.url)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CameraOut)

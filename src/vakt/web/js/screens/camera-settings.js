@@ -98,12 +98,13 @@ export default async function cameraSettingsScreen(params) {
   const storage = storageCard(d);
   const network = h("div", { class: "desc", id: "camera-network" }, networkText(d));
   const unsub = subscribe((id) => { if (id === null || id === d.id) network.textContent = networkText(device(d.id)); });
-  const side = h("div", { class: "stack" }, storage.el,
+  const emulated = Boolean(d.state && d.state.emulated); // a camera added by RTSP address has no control channel
+  const side = h("div", { class: "stack" }, emulated ? storage.el : null,
     h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Device")),
-      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
-        h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")),
-      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
-        command("Restart", "camera-restart", () => hub.restartCamera(d.id), "Restart the camera?", "The camera is restarting.")),
+      emulated ? h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
+        h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")) : null,
+      emulated ? h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
+        command("Restart", "camera-restart", () => hub.restartCamera(d.id), "Restart the camera?", "The camera is restarting.")) : null,
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Serial"), h("div", { class: "desc mono" }, d.serial))),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "User guide")),
         h("button", { class: "btn btn-sm btn-ghost", onclick: guide }, "Open")),
