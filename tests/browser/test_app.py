@@ -516,6 +516,33 @@ def test_v4_add_a_camera_by_rtsp_address_tested_first_then_delete_it(owner: Any,
     assert page.locator(".device-card:has-text('Driveway')").count() == 0
 
 
+def test_c5_1_multiview_tiles_and_alerts_filters(owner: Any, system: System) -> None:
+    """C5.1 multi-view: each tile's camera is chosen and kept; A4 alerts: filtered by kind and device."""
+    page = owner
+    camera = system.ids["Front yard"]
+    page.goto(system.url + "/live")
+    page.click("[data-layout='4']")
+    page.wait_for_selector("#multiview .tile[data-tile='0'] .player")
+    page.select_option("#multiview .tile[data-tile='0'] select", "")
+    page.wait_for_selector("#multiview .tile[data-tile='0'] .tile-empty")
+    page.select_option("#multiview .tile[data-tile='2'] select", str(camera))
+    tile = f"#multiview .tile[data-tile='2'] .player[data-device-id='{camera}']"
+    page.wait_for_selector(tile + ".playing", timeout=20_000)
+    page.reload()
+    page.wait_for_selector(f"#multiview .tile[data-tile='2'] .player[data-device-id='{camera}']")
+    assert page.locator("#multiview .tile[data-tile='0'] .tile-empty").count() == 1
+
+    page.goto(system.url + "/notifications")
+    page.wait_for_selector("#notification-list .notif")
+    page.select_option("#filter-kind", "doorbell")
+    kinds = page.locator("#notification-list .notif").evaluate_all("l => l.map(n => n.dataset.kind)")
+    assert kinds and set(kinds) == {"doorbell"}, kinds
+    page.select_option("#filter-kind", "")
+    page.select_option("#filter-device", str(camera))
+    kinds = page.locator("#notification-list .notif").evaluate_all("l => l.map(n => n.dataset.kind)")
+    assert "doorbell" not in kinds, kinds
+
+
 def test_c2_reset_sets_up_the_camera_and_ethernet_brings_it_back(owner: Any, system: System) -> None:
     """C2.1: RESET held 4 s restarts the camera into set-up mode (fast-flashing blue, C1); plugging in the
     Ethernet cable joins the wired network (C3.1) and the LED leaves set-up mode.

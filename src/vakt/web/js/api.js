@@ -133,9 +133,9 @@ export const hub = {
   changeWifi: (id, ssid) => api.post(`/api/cameras/${id}/wifi`, { ssid }),
   /** C5.1: the JPEG as a Response. @param {number} id @returns {Promise<Response>} */
   snapshot: (id) => api.get(`/api/cameras/${id}/snapshot`, { raw: true }),
-  /** @param {{unreadOnly?: boolean, limit?: number}} [opts] @returns {Promise<NotificationPage>} */
-  notifications: ({ unreadOnly = false, limit = 100 } = {}) =>
-    api.get(`/api/notifications?limit=${limit}${unreadOnly ? "&unread_only=true" : ""}`),
+  /** @param {{unreadOnly?: boolean, limit?: number, before?: number|null}} [opts] @returns {Promise<NotificationPage>} */
+  notifications: ({ unreadOnly = false, limit = 100, before = null } = {}) =>
+    api.get(`/api/notifications?limit=${limit}${unreadOnly ? "&unread_only=true" : ""}${before ? `&before=${before}` : ""}`),
   /** @param {number} id @returns {Promise<Share[]>} */
   shares: (id) => api.get(`/api/devices/${id}/shares`),
 };
