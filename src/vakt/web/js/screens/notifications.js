@@ -39,7 +39,7 @@ export default function notificationsScreen() {
     const shown = rows.filter((n) => (!kindSel.value || n.kind === kindSel.value || (kindSel.value === "person" && n.kind === "human"))
       && (!deviceSel.value || String(n.device_id) === deviceSel.value)
       && (!daySel.value || localDay(n.ts) === daySel.value));
-    more.hidden = nextBefore === null;
+    more.style.display = nextBefore === null ? "none" : ""; // .btn's display would override [hidden]
     if (!shown.length) {
       const filtered = rows.length > 0;
       list.replaceChildren(h("div", { class: "empty" }, icon("bell", 40), h("h2", {}, filtered ? "Nothing matches" : "All quiet"),
@@ -75,7 +75,7 @@ export default function notificationsScreen() {
   const unsub = onRecent((n) => { rows.unshift(n); render(); markAllRead(); });
   const el = h("section", {},
     h("div", { class: "page-head" }, h("div", { class: "grow" }, h("h1", {}, "Alerts"), h("div", { class: "sub" }, "People, doorbell, tamper, lockout, battery and offline alerts"))),
-    h("div", { class: "row", style: { marginBottom: "12px" } }, kindSel, deviceSel, daySel),
+    h("div", { class: "row filters", style: { marginBottom: "12px", flexWrap: "wrap" } }, kindSel, deviceSel, daySel),
     list,
     h("div", { class: "row", style: { justifyContent: "center", marginTop: "12px" } }, more));
   return { el, title: "Alerts", destroy: unsub };
