@@ -342,6 +342,11 @@ def test_c5_1_live_view_plays_through_mse(owner: Any, system: System) -> None:
         f"() => {{ const v = {video}; return v.buffered.end(v.buffered.length - 1) - v.currentTime; }}"
     )
     assert lag < 1.5, f"live view lags {lag:.2f} s behind the live edge"
+    # Startup: the first frame on screen soon after the socket opened (issue 15: start at the live edge at
+    # once; 300 ms is the aim on a quiet machine, the bound here leaves room for a loaded one)
+    startup = int(page.get_attribute(".player video", "data-first-frame-ms") or -1)
+    print(f"live view first frame {startup} ms after the socket opened")
+    assert 0 <= startup < 1500, f"first live frame {startup} ms after the socket opened"
     # C1 (issue 15 item 14): watching in the app lights the camera solid blue; the hub's recorder alone not
     camera_led("solid_blue", system)
     page.goto(system.url + "/notifications")
