@@ -243,6 +243,12 @@ def test_g1_g6_a5_x3_gateway_sharing_per_kind_and_doorbell(browser: Any, owner: 
     guest.click("[data-tab=credentials]")
     guest.wait_for_timeout(1000)
     assert "permission '" not in guest.inner_text("body"), "a raw permission error is shown"
+    # A7 (item 7): revoking is pushed: the guest's open lock screen closes and the lock leaves the list
+    page.goto(f"{system.url}/devices/{lock}/share")
+    page.click(".list-item:has-text('dave') button:has-text('Revoke')")
+    guest.wait_for_url(system.url + "/", timeout=15_000)
+    guest.wait_for_selector(".toast:has-text('no longer shared')")
+    assert guest.locator(f".device-card[data-device-id='{lock}']").count() == 0
     guest.context.close()
 
     page.goto(f"{system.url}/devices/{lock}/panel")
@@ -250,7 +256,7 @@ def test_g1_g6_a5_x3_gateway_sharing_per_kind_and_doorbell(browser: Any, owner: 
     page.click(".toast[data-kind=alert] button:has-text('Answer')", timeout=30_000)
     page.wait_for_url(f"**/devices/{camera}?talk=1")
     page.wait_for_selector(".player.playing", timeout=20_000)
-    assert page.evaluate("() => document.activeElement && document.activeElement.id") == "talk"
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'talk'")
     page.goto(f"{system.url}/notifications")
     href = page.get_attribute("#notification-list .notif[data-kind=doorbell]", "href")
     assert href == f"/devices/{camera}?talk=1"

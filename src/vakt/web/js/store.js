@@ -49,6 +49,9 @@ on("device.state", (m) => patch(m.device_id, { state: m.state }));
 on("device.online", (m) => patch(m.device_id, { online: m.online }));
 on("device.added", () => loadDevices(true).catch(() => {}));
 on("device.deleted", (m) => removeDevice(m.device_id));
+// Shares given or changed (A5, pushed by the hub to the other account): the list and permissions follow.
+on("share.created", () => loadDevices(true).catch(() => {}));
+on("share.updated", (m) => { loadDevice(m.device_id).catch(() => {}); });
 // A share taken back (A5, pushed by the hub): the device goes at once, and its screen with it.
 on("share.revoked", (m) => {
   const gone = devices.get(Number(m.device_id));
