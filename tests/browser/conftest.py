@@ -53,6 +53,7 @@ class System:
     log: Path
     ids: dict[str, int] = field(default_factory=dict)
     toasts: list[dict[str, Any]] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")

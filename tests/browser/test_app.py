@@ -8,7 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from tests.browser.audio import best_match, read_wav
@@ -40,6 +42,10 @@ def owner(browser: Any, system: System) -> Any:
         lambda _source, kind, text, image: system.toasts.append({"kind": kind, "text": text, "image": image}),
     )
     page.context.add_init_script(TOAST_RECORDER)
+    # JavaScript errors of the whole walk (a refused request's "Failed to load resource" line is expected)
+    page.on("pageerror", lambda err: system.console_errors.append(f"uncaught: {err}"))
+    page.on("console", lambda m: system.console_errors.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text else None)  # fmt: skip
     register_and_sign_in(page, system.url, "alice")
     yield page
     page.context.close()
@@ -232,6 +238,67 @@ def test_a5_shared_user_lacks_permissions(browser: Any, owner: Any, system: Syst
     guest.context.close()
 
 
+def test_g1_g6_a5_x3_gateway_sharing_per_kind_and_doorbell(browser: Any, owner: Any, system: System) -> None:
+    """Issue 15 items 4-6, 8: the gateway screen tells its state as it is (G1-G6: network, LED ring, mode,
+    radio link with lost messages); the lock and the gateway are shared from the UI with only their own
+    permissions (A5) and the form keeps the ticks; a guest gets no panel button; the doorbell (X3) answers
+    on the door camera's live view from the toast and from the alert list."""
+    if "Front door" not in system.ids:
+        pytest.skip("the gateway emulator did not start, so there is no lock")
+    page, lock, gateway = owner, system.ids["Front door"], system.ids["Hall gateway"]
+    camera = system.ids["Front yard"]
+    page.goto(f"{system.url}/devices/{gateway}")
+    page.wait_for_selector("#gateway-info [data-row=led]:has-text('solid white')")
+    info = page.inner_text("#gateway-info")
+    assert "[object Object]" not in info and "–" not in info, info
+    assert "Online" in page.inner_text("#gateway-info [data-row=mode]")
+    page.wait_for_selector(f"#gateway-links [data-link='{lock}'] [data-field=rssi]:has-text('dBm')")
+    assert "Lost messages" in page.inner_text(f"#gateway-links [data-link='{lock}'] [data-field=lost]")
+
+    page.click("#share-link")
+    page.wait_for_url(f"**/devices/{gateway}/share")
+    page.wait_for_selector("input[name=perm]")
+    assert page.locator("input[name=perm]").evaluate_all("l => l.map(i => i.value)") == ["settings"]
+    guest = new_page(browser)
+    register_and_sign_in(guest, system.url, "dave")
+    page.goto(f"{system.url}/devices/{lock}")
+    page.click("#share-link")
+    page.wait_for_url(f"**/devices/{lock}/share")
+    page.wait_for_selector("input[name=perm]")
+    offered = page.locator("input[name=perm]").evaluate_all("l => l.map(i => i.value)")
+    assert offered == ["history", "unlock", "settings"], offered
+    page.check("#share-perm-history")
+    page.fill("#share-user", "dave")
+    page.click("form button[type=submit]")
+    page.wait_for_selector(".list-item:has-text('dave')")
+    assert page.is_checked("#share-perm-history") and page.is_checked("#share-perm-unlock")
+
+    guest.goto(f"{system.url}/devices/{lock}")
+    guest.wait_for_selector(".page-head h1")
+    assert guest.locator("a[href$='/panel']").count() == 0, "a guest without settings sees the panel button"
+    guest.wait_for_selector("#lock-log .log-entry, #lock-log .empty")
+    guest.click("[data-tab=credentials]")
+    guest.wait_for_timeout(1000)
+    assert "permission '" not in guest.inner_text("body"), "a raw permission error is shown"
+    # A7 (item 7): revoking is pushed: the guest's open lock screen closes and the lock leaves the list
+    page.goto(f"{system.url}/devices/{lock}/share")
+    page.click(".list-item:has-text('dave') button:has-text('Revoke')")
+    guest.wait_for_url(system.url + "/", timeout=15_000)
+    guest.wait_for_selector(".toast:has-text('no longer shared')")
+    assert guest.locator(f".device-card[data-device-id='{lock}']").count() == 0
+    guest.context.close()
+
+    page.goto(f"{system.url}/devices/{lock}/panel")
+    page.click("#doorbell")
+    page.click(".toast[data-kind=alert] button:has-text('Answer')", timeout=30_000)
+    page.wait_for_url(f"**/devices/{camera}?talk=1")
+    page.wait_for_selector(".player.playing", timeout=20_000)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'talk'")
+    page.goto(f"{system.url}/notifications")
+    href = page.get_attribute("#notification-list .notif[data-kind=doorbell]", "href")
+    assert href == f"/devices/{camera}?talk=1"
+
+
 def test_c5_3_talk_delivers_speech_to_the_camera(owner: Any, system: System, assets: Any) -> None:
     """C5.3: press and hold to talk; the microphone (speech file) reaches the camera's speaker at 16 kHz."""
     require("/api/cameras/{device_id}/talk")
@@ -318,6 +385,23 @@ def test_c5_1_live_view_plays_through_mse(owner: Any, system: System) -> None:
         f"() => {{ const v = {video}; return v.buffered.end(v.buffered.length - 1) - v.currentTime; }}"
     )
     assert lag < 1.5, f"live view lags {lag:.2f} s behind the live edge"
+    # Startup: the first frame on screen soon after the socket opened (issue 15: start at the live edge at
+    # once; 300 ms is the aim on a quiet machine, the bound here leaves room for a loaded one)
+    startup = int(page.get_attribute(".player video", "data-first-frame-ms") or -1)
+    print(f"live view first frame {startup} ms after the socket opened")
+    assert 0 <= startup < 1500, f"first live frame {startup} ms after the socket opened"
+    # C1 (issue 15 item 14): watching in the app lights the camera solid blue; the hub's recorder alone not
+    camera_led("solid_blue", system)
+    page.goto(system.url + "/notifications")
+    camera_led("slow_blue", system)
+
+
+def camera_led(wanted: str, system: System, timeout: float = 20) -> None:
+    auth, url = ("admin", system.info["camera_code"]), f"{system.info['camera_http']}/state"
+    deadline = time.monotonic() + timeout
+    while (led := httpx.get(url, auth=auth, timeout=5).json()["led"]) != wanted:
+        assert time.monotonic() < deadline, f"camera LED is {led}, not {wanted}"
+        time.sleep(0.2)
 
 
 def test_c7_2_history_shows_today_and_plays_it(owner: Any, system: System) -> None:
@@ -371,6 +455,142 @@ def test_c6_settings_form_from_the_schema_changes_the_camera(owner: Any, system:
     page.wait_for_selector(".toast:has-text('Saved')")
 
 
+def hub_snapshot(system: System, page: Any) -> Any:
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    camera = system.ids["Front yard"]
+    response = httpx.get(f"{system.url}/api/cameras/{camera}/snapshot", cookies=cookies, timeout=20)
+    assert response.status_code == 200, response.text
+    image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_GRAYSCALE)
+    return cv2.resize(image, (192, 108)).astype(np.float32)
+
+
+def similarity(a: Any, b: Any) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def test_c6_camera_controls_work_end_to_end(owner: Any, system: System) -> None:
+    """Issue 15 items 1-3, 16: Restart, Storage Initialize (C4.1) and Wi-Fi Change (C3.3) reach the camera
+    and its state comes back; the name in settings is the device's name; Flip Image (C6) turns the hub's
+    snapshot (from the main stream) upside down; the snapshot button asks with GET, no 4xx on the way."""
+    page = owner
+    camera = system.ids["Front yard"]
+    failed: list[str] = []
+
+    def on_response(r: Any) -> None:
+        if "/api/" in r.url and r.status >= 400:
+            failed.append(f"{r.request.method} {r.url} {r.status}")
+
+    def accept(dialog: Any) -> None:
+        dialog.accept()
+
+    page.on("response", on_response)
+    page.on("dialog", accept)
+    page.goto(f"{system.url}/devices/{camera}")
+    page.wait_for_selector(".player.playing", timeout=20_000)
+    page.click("#snapshot")
+    page.wait_for_selector(".toast:has-text('Snapshot saved')")
+
+    page.goto(f"{system.url}/devices/{camera}/settings")
+    name = page.locator("[data-field=name] input")
+    assert name.input_value() == "Front yard"  # the device's name, not the camera's default "Camera"
+    name.fill("Front garden")
+    name.dispatch_event("change")
+    page.wait_for_selector(".page-head h1:has-text('Front garden')")
+
+    page.click("#sd-initialize")
+    page.wait_for_selector("#sd-status:has-text('Initializing')")
+    page.wait_for_selector("#sd-status:has-text('Normal')", timeout=20_000)
+
+    page.click("#wifi-change")
+    page.fill("#wifi-ssid", "garden")
+    page.click("#wifi-submit")
+    page.wait_for_selector("#camera-network:has-text('garden')", timeout=30_000)
+
+    upright = hub_snapshot(system, page)
+    page.click("[data-field=flip_image] .switch")
+    page.wait_for_selector("[data-field=flip_image] input:checked")
+    deadline = time.monotonic() + 90  # the flipped main stream is encoded once, then swapped in
+    while True:
+        page.wait_for_timeout(1000)
+        now = hub_snapshot(system, page)
+        turned, same = similarity(now, upright[::-1, ::-1]), similarity(now, upright)
+        if turned > same + 0.2:
+            break
+        assert time.monotonic() < deadline, f"the hub's snapshot is not flipped ({turned:.2f} vs {same:.2f})"
+    page.click("[data-field=flip_image] .switch")
+    page.wait_for_selector(".toast:has-text('Saved') >> nth=0")
+    name.fill("Front yard")
+    name.dispatch_event("change")
+    page.wait_for_selector(".page-head h1:has-text('Front yard')")
+    page.click("#camera-restart")  # last: the camera is away for a moment
+    page.wait_for_selector(".toast:has-text('restarting')")
+    camera_led("slow_blue", system, timeout=30)  # started up again (C1)
+    page.goto(system.url + "/")
+    page.wait_for_selector(".device-card:has-text('Front yard')")
+    page.remove_listener("dialog", accept)
+    page.remove_listener("response", on_response)
+    assert not failed, f"API calls failed: {failed}"
+
+
+def test_v4_add_a_camera_by_rtsp_address_tested_first_then_delete_it(owner: Any, system: System) -> None:
+    """V4 (issue 15): the Add dialog takes an RTSP address, tests it (a wrong password is named), adds the
+    camera, whose settings offer only what it has; deleting it asks first and removes it (item 18)."""
+    page = owner
+    auth = ("admin", system.info["camera_code"])
+    state = httpx.get(f"{system.info['camera_http']}/state", auth=auth, timeout=5).json()
+    main_url = state["rtsp"]["main_url"]
+    good = main_url.replace("rtsp://", f"rtsp://admin:{system.info['camera_code']}@")
+    page.goto(system.url + "/")
+    page.click("#add-device")
+    page.click("#add-rtsp")
+    page.fill("#rtsp-name", "Driveway")
+    page.fill("#rtsp-url", good.replace(system.info["camera_code"], "WRONG1234"))
+    page.click("#rtsp-test")
+    page.wait_for_selector("dialog .form-error:has-text('password')", timeout=20_000)
+    page.fill("#rtsp-url", good)
+    page.click("#rtsp-test")
+    page.wait_for_selector("#rtsp-test-result:has-text('H264 768×432')", timeout=20_000)
+    page.click("#rtsp-submit")
+    page.wait_for_selector(".device-card:has-text('Driveway')")
+    driveway = device_id(page, "Driveway")
+    page.goto(f"{system.url}/devices/{driveway}/settings")
+    page.wait_for_selector("[data-field=name] input")
+    assert page.locator("#camera-restart, #wifi-change, #sd-initialize").count() == 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-device")
+    page.wait_for_url(system.url + "/")
+    page.wait_for_selector(".device-card:has-text('Front yard')")
+    assert page.locator(".device-card:has-text('Driveway')").count() == 0
+
+
+def test_c5_1_multiview_tiles_and_alerts_filters(owner: Any, system: System) -> None:
+    """C5.1 multi-view: each tile's camera is chosen and kept; A4 alerts: filtered by kind and device."""
+    page = owner
+    camera = system.ids["Front yard"]
+    page.goto(system.url + "/live")
+    page.click("[data-layout='4']")
+    page.wait_for_selector("#multiview .tile[data-tile='0'] .player")
+    page.select_option("#multiview .tile[data-tile='0'] select", "")
+    page.wait_for_selector("#multiview .tile[data-tile='0'] .tile-empty")
+    page.select_option("#multiview .tile[data-tile='2'] select", str(camera))
+    tile = f"#multiview .tile[data-tile='2'] .player[data-device-id='{camera}']"
+    page.wait_for_selector(tile + ".playing", timeout=20_000)
+    page.reload()
+    page.wait_for_selector(f"#multiview .tile[data-tile='2'] .player[data-device-id='{camera}']")
+    assert page.locator("#multiview .tile[data-tile='0'] .tile-empty").count() == 1
+
+    page.goto(system.url + "/notifications")
+    page.wait_for_selector("#notification-list .notif")
+    page.select_option("#filter-kind", "doorbell")
+    kinds = page.locator("#notification-list .notif").evaluate_all("l => l.map(n => n.dataset.kind)")
+    assert kinds and set(kinds) == {"doorbell"}, kinds
+    page.select_option("#filter-kind", "")
+    page.select_option("#filter-device", str(camera))
+    kinds = page.locator("#notification-list .notif").evaluate_all("l => l.map(n => n.dataset.kind)")
+    assert "doorbell" not in kinds, kinds
+
+
 def test_c2_reset_sets_up_the_camera_and_ethernet_brings_it_back(owner: Any, system: System) -> None:
     """C2.1: RESET held 4 s restarts the camera into set-up mode (fast-flashing blue, C1); plugging in the
     Ethernet cable joins the wired network (C3.1) and the LED leaves set-up mode.
@@ -383,3 +603,4 @@ def test_c2_reset_sets_up_the_camera_and_ethernet_brings_it_back(owner: Any, sys
     page.click("#ethernet")
     page.wait_for_selector("#camera-led-text:not(:has-text('fast-flashing blue'))", timeout=30_000)
     assert "off" not in page.inner_text("#camera-led-text")
+    assert not system.console_errors, f"the app logged errors: {system.console_errors}"

@@ -23,6 +23,7 @@ from tests.broker.brokers import DEVICES, HUB_PASSWORD, RunningBroker, any_broke
 from tests.camera.conftest import camera_config
 from tests.camera.helpers import RawRtspClient
 from vakt.camera.emulator import CameraEmulator
+from vakt.camera.snapshot import snapshot_jpeg
 from vakt.protocol import Ack, Command, Event, decode, encode
 
 pytestmark = pytest.mark.timeout(60)
@@ -280,6 +281,36 @@ async def test_c1_led_solid_blue_while_the_main_stream_is_watched(camera: Camera
     client.close()
 
 
+async def test_c1_the_hubs_recorder_is_no_viewer_but_its_app_viewers_are(
+    camera: CameraEmulator, hub: Hub
+) -> None:
+    """C1 (issue 15 item 14): the hub's recorder plays /live all day and says so in its User-Agent: the LED
+    stays slow blue; the hub reports the people watching in the app (camera.viewers), who light it blue."""
+    assert camera.rtsp is not None
+    client = RawRtspClient(camera.rtsp.port, password=CODE)
+    base = camera.rtsp_url("live")
+    agent = {"User-Agent": "vakt-hub-recorder/1"}
+
+    def play_as_recorder() -> str:
+        client.request("DESCRIBE", base, {"Accept": "application/sdp", **agent})
+        setup = client.request(
+            "SETUP", f"{base}/trackID=0", {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1", **agent}
+        )
+        session = setup.headers["session"].split(";")[0]
+        assert client.request("PLAY", base, {"Session": session, **agent}).status == 200
+        return session
+
+    await asyncio.to_thread(play_as_recorder)
+    await asyncio.sleep(0.5)
+    assert camera.rtsp.sessions and hub.state["watching"] == 0 and hub.state["led"] == "slow_blue"
+    assert (await hub.send("camera.viewers", {"count": 2})).ok
+    await hub.wait_state(lambda s: s["watching"] == 2 and s["led"] == "solid_blue")
+    assert (await hub.send("camera.viewers", {"count": 0})).ok
+    await hub.wait_state(lambda s: s["watching"] == 0 and s["led"] == "slow_blue")
+    assert not (await hub.send("camera.viewers", {"count": -1})).ok
+    client.close()
+
+
 async def test_c10_network_off_goes_offline_with_slow_red_and_comes_back(
     camera: CameraEmulator, hub: Hub
 ) -> None:
@@ -367,11 +398,46 @@ async def test_snapshot_needs_auth_and_flip_image_turns_it_upside_down(
     assert (upright[caption] > 200).sum() > 50
     assert (upright[-25:-5, 8:200] > 200).sum() > 30  # the on-screen time (C6) at the bottom left
     assert (flipped[::-1, ::-1][caption] > 200).sum() > 50 and (flipped[caption] > 200).sum() < 10
-    for _ in range(100):  # the flipped sub-stream is produced once in the background, then swapped in
-        if "flipped" in camera.streams["sub"].clip.name:
-            break
-        await asyncio.sleep(0.1)
-    assert "flipped" in camera.streams["sub"].clip.name
+    # C6: every stream follows, not only the snapshot: the flipped main and sub-streams are encoded once
+    # and swapped in at a keyframe; the snapshot is then taken from the flipped main stream, not flipped twice
+    async with asyncio.timeout(60):
+        while not (camera.main_flipped and camera.streams["sub"].gop_clip.name.endswith("flipped-sub.mp4")):
+            await asyncio.sleep(0.1)
+    for name in ("live", "sub"):
+        stream = camera.streams[name]
+        jpeg = snapshot_jpeg(stream.gop_clip.video, list(stream.gop))
+        frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        third = frame.shape[0] // 3  # the generated scene: dark sky above, lighter grass in the lower third
+        top, bottom = float(frame[:third].mean()), float(frame[-third:].mean())
+        assert top > bottom + 8, f"{name} stream is not flipped (top {top:.0f}, bottom {bottom:.0f})"
+    async with http(camera) as web:
+        again = cv2.imdecode(
+            np.frombuffer((await web.get("/snapshot.jpg")).content, np.uint8), cv2.IMREAD_GRAYSCALE
+        )
+    assert (again[::-1, ::-1][caption] > 200).sum() > 50 and (again[caption] > 200).sum() < 10
+    # and back upright
+    assert (await hub.send("camera.settings", {"flip_image": False})).ok
+    async with asyncio.timeout(30):
+        while camera.main_flipped:
+            await asyncio.sleep(0.1)
+    async with http(camera) as web:
+        upright_again = cv2.imdecode(
+            np.frombuffer((await web.get("/snapshot.jpg")).content, np.uint8), cv2.IMREAD_GRAYSCALE
+        )
+    assert (upright_again[caption] > 200).sum() > 50
+
+
+async def test_c3_3_wifi_change_goes_offline_then_joins_the_new_network(
+    camera: CameraEmulator, hub: Hub
+) -> None:
+    five = await hub.send("camera.wifi.change", {"ssid": "garden", "band_ghz": 5})
+    assert not five.ok and "2.4 GHz" in (five.error or "")  # C3.1
+    ack = await hub.send("camera.wifi.change", {"ssid": "garden"})
+    assert ack.ok and ack.result == {"ssid": "garden", "offline_first": True}
+    await hub.until(lambda: hub.availability[-1] == "offline")
+    await hub.until(lambda: hub.availability[-1] == "online")
+    await hub.event("NetworkJoined", lambda e: e.data.get("ssid") == "garden")
+    await hub.wait_state(lambda s: s["wifi"]["ssid"] == "garden" and s["network"] == "online")
 
 
 def pcm_tone(seconds: float, rate: int = 16000) -> bytes:

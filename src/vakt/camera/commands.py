@@ -50,6 +50,10 @@ class WifiJoinArgs(_Args):
     band_ghz: float = Field(2.4, description="C3.1: only 2.4 GHz networks can be joined")
 
 
+class ViewersArgs(_Args):
+    count: int = Field(ge=0, le=10000, description="people watching live in the app now (C1)")
+
+
 class EmptyArgs(_Args):
     pass
 

@@ -36,6 +36,7 @@ class Lifecycle(Protocol):
     def schedule_restart(self, factory_reset: bool) -> None: ...
     def schedule_network(self, up: bool, back_after: float | None) -> None: ...
     def schedule_power(self, on: bool, back_after: float | None) -> None: ...
+    def schedule_wifi_change(self, ssid: str) -> None: ...
     def settings_applied(self, old: CameraSettings, new: CameraSettings) -> None: ...
 
 
@@ -58,6 +59,8 @@ class CameraDevice:
         self.network_ok = True  # the network side is up (panel input "network")
         self.server_reachable = True  # the broker answers (False: a network exception too, C1)
         self.setup_mode = False
+        self.wifi_ssid: str | None = None  # the Wi-Fi network joined last (None: wired or never joined)
+        self.app_viewers = 0  # people watching live in the app, as the hub reports them (C1)
         self.powered = True
         self.siren_until: datetime | None = None
         self.spotlight = cmd.SpotlightMode.OFF
@@ -120,6 +123,7 @@ class CameraDevice:
             "settings": self.settings.model_dump(mode="json"),
             "setup_mode": self.setup_mode,
             "network": "setup" if self.setup_mode else ("online" if self.network_ok else "offline"),
+            "wifi": {"ssid": self.wifi_ssid},
             "server_reachable": self.server_reachable,
             "power": "on" if self.powered else "off",
             "starting": self.starting,
@@ -166,6 +170,8 @@ class CameraDevice:
             "camera.record": self._cmd_record,
             "camera.restart": self._cmd_restart,
             "camera.wifi.join": self._cmd_wifi_join,
+            "camera.wifi.change": self._cmd_wifi_change,
+            "camera.viewers": self._cmd_viewers,
             "panel.input": self.panel_input,
         }
         handler = handlers.get(name)
@@ -316,8 +322,23 @@ class CameraDevice:
         if abs(a.band_ghz - 2.4) > 0.1:
             raise ValueError(f"only 2.4 GHz Wi-Fi is supported (C3.1), not {a.band_ghz:g} GHz")
         self.setup_mode = False
+        self.wifi_ssid = a.ssid
         await self.emit("NetworkJoined", {"ssid": a.ssid})
         return {"ssid": a.ssid}
+
+    async def _cmd_viewers(self, args: dict[str, Any]) -> dict[str, Any]:
+        """C1: the hub's live fan-out has ``count`` viewers (its own recorder is not one of them)."""
+        a: cmd.ViewersArgs = cmd.parse_args(cmd.ViewersArgs, args)
+        self.app_viewers = a.count
+        return {"viewers": a.count}
+
+    async def _cmd_wifi_change(self, args: dict[str, Any]) -> dict[str, Any]:
+        """C3.3: the camera first goes offline, then joins the new network (after the Ack has left)."""
+        a: cmd.WifiJoinArgs = cmd.parse_args(cmd.WifiJoinArgs, args)
+        if abs(a.band_ghz - 2.4) > 0.1:
+            raise ValueError(f"only 2.4 GHz Wi-Fi is supported (C3.1), not {a.band_ghz:g} GHz")
+        self.lifecycle.schedule_wifi_change(a.ssid)
+        return {"ssid": a.ssid, "offline_first": True}
 
     # ---- motion (C4.3) -----------------------------------------------------------------------------
     def motion_seen(self) -> None:

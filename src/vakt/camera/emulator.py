@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -17,7 +19,7 @@ from vakt.camera.motion import watch_motion
 from vakt.camera.rtsp.auth import Authenticator
 from vakt.camera.rtsp.server import RtspServer
 from vakt.camera.settings import CameraSettings
-from vakt.camera.source import Clip, SourceFiles, load_clip, prepare_sources, transcode_h264
+from vakt.camera.source import Clip, SourceFiles, cache_key, load_clip, prepare_sources, transcode_h264
 from vakt.protocol.client import CommandError, DeviceClient, DeviceOffline
 from vakt.protocol.credentials import device_password
 from vakt.protocol.messages import Command, DeviceKind, Event
@@ -49,7 +51,8 @@ class CameraEmulator:
         self._flush_lock = asyncio.Lock()
         self._lifecycle = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sub_clips: dict[bool, Clip] = {}
+        self._clips: dict[tuple[str, bool], Clip] = {}  # (stream, flipped) -> clip, made on first use
+        self._cache: Path | None = None
 
     @property
     def device(self) -> CameraDevice:
@@ -76,11 +79,12 @@ class CameraEmulator:
         except OSError as exc:
             log.warning("cache %s not writable (%s): using %s", cache, exc, cfg.data_dir / "cache")
             cache = cfg.data_dir / "cache"
+        self._cache = cache
         self.files = await asyncio.to_thread(prepare_sources, cfg.video, cache)
         main, sub = await asyncio.gather(
             asyncio.to_thread(load_clip, self.files.main), asyncio.to_thread(load_clip, self.files.sub)
         )
-        self._sub_clips[False] = sub
+        self._clips[("live", False)], self._clips[("sub", False)] = main, sub
         self.streams = {"live": LiveStream("live", main), "sub": LiveStream("sub", sub)}
         self._device = CameraDevice(cfg, self.streams["live"], self, self._emit)
         self._device.on_change = self._dirty.set
@@ -231,7 +235,9 @@ class CameraEmulator:
         return f"rtsp://{creds}{host}:{port}/{path}"
 
     def watching(self) -> int:
-        return self.rtsp.watchers("live") if self.rtsp is not None and self.rtsp.running else 0
+        """C1 solid blue: people watching, in the hub's app (it reports its live viewers) or on RTSP."""
+        rtsp = self.rtsp.watchers("live") if self.rtsp is not None and self.rtsp.running else 0
+        return rtsp + self.device.app_viewers
 
     def state(self) -> dict[str, Any]:
         cfg = self.config
@@ -285,21 +291,38 @@ class CameraEmulator:
     def settings_applied(self, old: CameraSettings, new: CameraSettings) -> None:
         self.streams["live"].audio_enabled = new.audio
         if old.flip_image != new.flip_image:
-            self._spawn(self._flip_sub(new.flip_image))
+            self._spawn(self._flip(new.flip_image))
 
-    async def _flip_sub(self, flip: bool) -> None:
-        """Flip Image (C6) on the sub-stream: a flipped variant is transcoded once (cached) and swapped in."""
-        clip = self._sub_clips.get(flip)
-        if clip is None and self.files is not None:
-            sub = self.files.sub
-            path = sub.with_name(sub.stem + "-flipped.mp4")
-            if not path.exists():
-                log.info("Flip Image on: producing the flipped sub-stream %s", path)
-                await asyncio.to_thread(transcode_h264, self.files.main, path, 0.5, True)
-            clip = await asyncio.to_thread(load_clip, path)
-            self._sub_clips[flip] = clip
-        if clip is not None and self.device.settings.flip_image == flip:
-            self.streams["sub"].swap_clip(clip)
+    @property
+    def main_flipped(self) -> bool:
+        """Whether the main stream now plays the flipped variant (the snapshot flips only what is not)."""
+        flipped = self._clips.get(("live", True))
+        return flipped is not None and self.streams["live"].gop_clip is flipped
+
+    async def _flip(self, flip: bool) -> None:
+        """Flip Image (C6) on every stream: H.264 has no orientation flag that players honour, so a flipped
+        variant of each stream is encoded once (cached on disk, only when flip is first turned on) and
+        swapped in at a keyframe; the upright main stream stays the source file, never re-encoded."""
+        for name in ("live", "sub"):
+            clip = self._clips.get((name, flip))
+            if clip is None:
+                clip = await asyncio.to_thread(self._flipped_clip, name)
+                self._clips[(name, flip)] = clip
+            if self.device.settings.flip_image == flip:
+                self.streams[name].swap_clip(clip)
+        self._dirty.set()
+
+    def _flipped_clip(self, name: str) -> Clip:
+        assert self.files is not None and self._cache is not None
+        main = self.files.main
+        scale, keep_audio = (1.0, True) if name == "live" else (0.5, False)
+        path = self._cache / f"{main.stem}-{cache_key(main, 'flip', scale)}-flipped-{name}.mp4"
+        if not path.exists():
+            started = time.monotonic()
+            transcode_h264(main, path, scale, flip=True, keep_audio=keep_audio)
+            log.info("Flip Image: encoded the flipped %s stream once in %.1f s (%s)",
+                     name, time.monotonic() - started, path)  # fmt: skip
+        return load_clip(path)
 
     def schedule_restart(self, factory_reset: bool) -> None:
         self._spawn(self._restart(factory_reset))
@@ -309,6 +332,24 @@ class CameraEmulator:
 
     def schedule_power(self, on: bool, back_after: float | None) -> None:
         self._spawn(self._power(on, back_after))
+
+    def schedule_wifi_change(self, ssid: str) -> None:
+        self._spawn(self._wifi_change(ssid))
+
+    async def _wifi_change(self, ssid: str) -> None:
+        """C3.3: offline (RTSP and MQTT drop, the hub shows it offline), then back on the new network."""
+        await asyncio.sleep(ACK_GRACE)
+        async with self._lifecycle:
+            log.info("Wi-Fi change: leaving the network to join %r (C3.3)", ssid)
+            self.device.network_ok = False
+            self._dirty.set()
+            await self._go_dark()
+            await asyncio.sleep(self.config.boot_seconds)
+            self.device.wifi_ssid = ssid
+            self.device.network_ok = True
+            await self._come_back()
+            await self._emit("NetworkJoined", {"ssid": ssid})
+            self._dirty.set()
 
     async def _go_dark(self) -> None:
         if self.rtsp is not None:

@@ -47,10 +47,10 @@ def build_app(emulator: CameraEmulator) -> web.Application:
         stream = emulator.streams["live"]
         settings = emulator.device.settings
         osd = camera_time(datetime.now(UTC), settings)
+        gop = list(stream.gop)
+        flip = settings.flip_image != emulator.main_flipped  # until the flipped stream is swapped in
         try:
-            jpeg = await asyncio.to_thread(
-                snapshot_jpeg, stream.clip.video, list(stream.gop), settings.flip_image, osd
-            )
+            jpeg = await asyncio.to_thread(snapshot_jpeg, stream.gop_clip.video, gop, flip, osd)
         except SnapshotError as exc:
             return web.json_response({"error": str(exc)}, status=503)
         return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})

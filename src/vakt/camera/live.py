@@ -73,6 +73,7 @@ class LiveStream:
         self.audio_enabled = True
         self.subscribers: set[Subscription] = set()
         self.gop: list[MediaUnit] = []  # units since the last video keyframe (fast start, snapshot)
+        self.gop_clip = clip  # the clip the units in ``gop`` come from (a swap lands at a keyframe)
         self.loops = 0
         self._clock = clock
         self._started_at = clock()
@@ -126,6 +127,7 @@ class LiveStream:
     def _publish(self, unit: MediaUnit) -> None:
         if unit.kind is TrackKind.VIDEO and unit.keyframe:
             self.gop = []
+            self.gop_clip = self.clip
         self.gop.append(unit)
         for sub in list(self.subscribers):
             sub.offer(unit)

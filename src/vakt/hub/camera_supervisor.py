@@ -338,6 +338,11 @@ class CameraSupervisor:
     # -- events from pipelines --------------------------------------------------------------------
     async def _segment_done(self, info: SegmentInfo) -> None:
         async with self.sessionmaker() as session:
+            if await session.get(Device, info.camera_id) is None:
+                # the last segment of a camera deleted while it recorded: it goes with its camera
+                await asyncio.to_thread(info.path.unlink, True)
+                log.info("camera %s was deleted: its last segment %s is removed", info.camera_id, info.path)
+                return
             row = await camera_index.add_segment(session, info)
         self.counts.indexed += 1
         if self.uploader is not None:

@@ -2,6 +2,14 @@
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
+// Where a push leads (the same rule as notificationTarget in js/notify.js): the doorbell (X3) opens the
+// door camera's live view with talk ready, every other alert its device.
+function target(data) {
+  const camera = data.data && data.data.camera_id;
+  if (data.kind === "doorbell" && camera) return `/devices/${camera}?talk=1`;
+  return data.device_id ? `/devices/${data.device_id}` : "/notifications";
+}
+
 self.addEventListener("push", (event) => {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { data = { body: event.data && event.data.text() }; }
@@ -11,7 +19,7 @@ self.addEventListener("push", (event) => {
     icon: "/static/icon.svg",
     image: data.snapshot_url || data.image || undefined,
     tag: data.tag || (data.id ? `n-${data.id}` : undefined),
-    data: { url: data.url || (data.device_id ? `/devices/${data.device_id}` : "/notifications") },
+    data: { url: target(data) },
   };
   event.waitUntil(self.registration.showNotification(title, options));
 });

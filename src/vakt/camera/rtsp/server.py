@@ -21,6 +21,7 @@ SERVER_NAME = "vakt-camera/1.0"
 STOP_TIMEOUT = 5.0
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 64 * 1024
+RECORDER_AGENT = "-recorder/"  # the hub's recorder says so (vakt-hub-recorder/1): it does not light C1 blue
 PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 REASONS = {
     200: "OK",
@@ -135,7 +136,8 @@ class RtspServer:
         self._stopping: set[asyncio.Task[None]] = set()  # sender tasks being cancelled
 
     def watchers(self, path: str = "live") -> int:
-        return sum(1 for s in self.sessions.values() if s.path == path and s.playing)
+        """People playing ``path``; a recorder that says so in its User-Agent is no viewer (C1)."""
+        return sum(1 for s in self.sessions.values() if s.path == path and s.playing and not s.recorder)
 
     @property
     def running(self) -> bool:
@@ -338,6 +340,7 @@ class RtspServer:
         else:
             peer = writer.get_extra_info("peername")
             session = RtspSession(name, stream, writer, peer[0])
+            session.recorder = RECORDER_AGENT in request.headers.get("user-agent", "")
             session.on_close = self._session_closed
         transport = session.add_track(index, tracks[index])
         ssrc = f"{transport.packetizer.ssrc:08X}"

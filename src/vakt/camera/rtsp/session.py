@@ -74,6 +74,7 @@ class RtspSession:
         self.stream = stream
         self.writer = writer
         self.client_host = client_host
+        self.recorder = False  # a recording client, not someone watching (C1)
         self.tracks: dict[int, TrackTransport] = {}
         self.last_seen = time.monotonic()
         self.closed = False

@@ -97,7 +97,7 @@ class DeviceAlerts:
         if snapshot is not None:
             data["snapshot"], data["camera_id"] = snapshot, cameras[0].id
         if kind is NotificationKind.DOORBELL and cameras:
-            data["live_view"] = f"/#/cameras/{cameras[0].id}"  # X3: straight to live view and talk
+            data["live_view"] = f"/devices/{cameras[0].id}?talk=1"  # X3: straight to live view and talk
         title = event_title(event, kind)
         await self.alerts.notifier.notify(Alert(device.id, kind, f"{title}: {name}", title, data=data))
         if kind in X2_ALARMS:

@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import av
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vakt.camera.settings import CameraSettings
 from vakt.hub.api_types import DeviceName, printable
@@ -129,6 +130,21 @@ class RecordingIn(BaseModel):
     on: bool
 
 
+class WifiIn(BaseModel):
+    """C3.3: the network to join; the camera goes offline first, then joins it."""
+
+    model_config = ConfigDict(extra="forbid")
+    ssid: str = Field(min_length=1, max_length=32, description="the Wi-Fi network's name")
+    band_ghz: float = Field(2.4, description="C3.1: only 2.4 GHz networks can be joined")
+
+
+class CommandOut(BaseModel):
+    """What the camera answered to a control command (its Ack's result); the state follows by push."""
+
+    ok: bool
+    result: dict[str, Any]
+
+
 class CameraOut(BaseModel):
     device_id: int
     name: str
@@ -188,6 +204,58 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
         codec=pipe.live.codec if pipe else None,
         permissions=sorted(access.permissions),
     )
+
+
+class ProbeIn(BaseModel):
+    url: str = Field(pattern=r"^rtsps?://[^\s]+$", max_length=500, description="may carry user:pass@")
+
+
+class ProbeOut(BaseModel):
+    """V4 test connection: what the camera streams, or why it cannot be reached."""
+
+    ok: bool
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    audio: str | None = None
+    error: str | None = None
+
+
+PROBE_TIMEOUT_S = 8.0
+
+
+def _probe(url: str) -> ProbeOut:
+    """Open the stream as the recorder would (RTSP over TCP) and read its format."""
+    options = {"rtsp_transport": "tcp", "timeout": str(int(PROBE_TIMEOUT_S * 1_000_000))}
+    try:
+        with av.open(url, options=options, timeout=PROBE_TIMEOUT_S) as container:
+            if not container.streams.video:
+                return ProbeOut(ok=False, error="the stream has no video")
+            ctx = container.streams.video[0].codec_context
+            audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+            if ctx.name != "h264":
+                why = f"the video is {ctx.name}; vakt records H.264"
+                return ProbeOut(ok=False, codec=ctx.name, error=why)
+            return ProbeOut(ok=True, codec=ctx.name, width=ctx.width, height=ctx.height, audio=audio)
+    except av.HTTPUnauthorizedError:
+        return ProbeOut(ok=False, error="the camera refused the user name or password")
+    except (av.HTTPNotFoundError, av.HTTPBadRequestError):
+        return ProbeOut(ok=False, error="the camera has no stream at that path")
+    except (av.ConnectionRefusedError, av.TimeoutError, av.OSError) as exc:
+        return ProbeOut(ok=False, error=f"nothing answered at that address ({exc.strerror or exc})")
+    except av.FFmpegError as exc:
+        return ProbeOut(ok=False, error=f"the stream could not be opened: {exc}")
+
+
+@router.post("/probe", response_model=ProbeOut)
+async def probe_camera(body: ProbeIn, user: CurrentUser) -> ProbeOut:
+    """V4 test connection before adding: the stream's codec and size, or a clear reason it failed.
+    The address is checked as for adding (issue 11: the hub dials no address a camera cannot have)."""
+    try:
+        check_camera_url(body.url)
+    except RefusedDestination as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"url: {exc}") from None
+    return await asyncio.to_thread(_probe, body.url)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CameraOut, responses=errors(503))
@@ -302,6 +370,7 @@ async def get_device_settings(access: SettingsAccess, session: DbSession) -> dic
     camera = await _camera(session, access.device.id)
     if camera.emulated:
         values = dict((access.device.state or {}).get("settings") or {})
+        values["name"] = access.device.name  # one name: the device's, shown everywhere
         return {"schema": CameraSettings.model_json_schema(), "values": values}
     schema = CameraSettings.model_json_schema()
     schema["properties"] = {k: v for k, v in schema["properties"].items() if k in (*LOCAL_SETTINGS, "name")}
@@ -327,6 +396,8 @@ async def update_device_settings(
         if not ack.ok:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, ack.error or "the camera refused")
         values = dict(ack.result.get("settings") or {})
+        if "name" in body:
+            access.device.name = str(body["name"])  # renaming in settings renames the device
     else:
         unknown = set(body) - {*LOCAL_SETTINGS, "name"}
         if unknown:
@@ -344,3 +415,44 @@ async def update_device_settings(
     await supervisor.reconcile()
     values.update({"name": access.device.name, "time_zone": camera.time_zone, "audio": camera.audio})
     return {"values": values}
+
+
+# -- C3.3, C4.1, C6 Restart: device controls carried to an emulated camera as MQTT commands; the camera's
+# -- state (network, SD card, LED) comes back in its retained state and reaches the app by push.
+async def _control(request: Request, access: DeviceAccess, session: DbSession, name: str,
+                   args: dict[str, Any] | None = None) -> CommandOut:  # fmt: skip
+    camera = await _camera(session, access.device.id)
+    if not camera.emulated:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "this camera was added by its RTSP address and has no control channel; use the camera's own app",
+        )
+    if not access.device.online:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{access.device.name} is offline")
+    try:
+        ack = await request.app.state.mqtt.send_command(access.device.serial, name, args or {})
+    except CommandError as exc:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"the camera did not answer: {exc}") from exc
+    if not ack.ok:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, ack.error or "the camera refused")
+    return CommandOut(ok=True, result=dict(ack.result or {}))
+
+
+@router.post("/{device_id}/restart", response_model=CommandOut, responses=errors(409, 504))
+async def restart(access: SettingsAccess, session: DbSession, request: Request) -> CommandOut:
+    """C6 Restart: the camera goes offline, starts up (LED solid red, C1) and comes back."""
+    return await _control(request, access, session, "camera.restart")
+
+
+@router.post("/{device_id}/storage/initialize", response_model=CommandOut, responses=errors(409, 504))
+async def initialize_storage(access: SettingsAccess, session: DbSession, request: Request) -> CommandOut:
+    """C4.1: format the micro SD card (-> initializing -> normal); the files on it are erased."""
+    return await _control(request, access, session, "camera.sd.initialize")
+
+
+@router.post("/{device_id}/wifi", response_model=CommandOut, responses=errors(409, 504))
+async def change_wifi(
+    body: WifiIn, access: SettingsAccess, session: DbSession, request: Request
+) -> CommandOut:
+    """C3.3: the camera goes offline first, then joins ``ssid`` (2.4 GHz only, C3.1) and comes back."""
+    return await _control(request, access, session, "camera.wifi.change", body.model_dump())

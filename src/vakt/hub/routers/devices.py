@@ -248,11 +248,16 @@ async def delete_device(
     access: Annotated[DeviceAccess, Depends(device_access(owner_only=True))],
     session: DbSession,
 ) -> None:
-    """Delete a device (A2): its shares and events go with it, its broker account is removed."""
+    """Delete a device (A2): its shares and events go with it, its broker account is removed; a camera's
+    recordings on the hub are deleted with it (the app asks first), so none is left without its camera."""
     serial, device_id = access.device.serial, access.device.id
     audience = await request.app.state.bus.audience(device_id)
+    is_camera = access.device.kind == DeviceKind.CAMERA
     await session.delete(access.device)
     await session.commit()
+    cameras = getattr(request.app.state, "cameras", None)
+    if is_camera and cameras is not None:
+        await cameras.reconcile()  # its recording stops now and its footage goes with it, nothing orphaned
     await _sync_broker(request, session)
     request.app.state.mqtt.directory.forget(serial)
     request.app.state.bus.invalidate(device_id)

@@ -9,10 +9,12 @@ closed (4401/4403/4404 with the reason) within 2 s of losing it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +29,30 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 READY_TIMEOUT_S = 10.0
 LiveGrant = Annotated[SocketGrant, for_socket(Action.WATCH_LIVE, kind="camera")]
+VIEWERS_TIMEOUT_S = 5.0
+_viewer_tasks: set[asyncio.Task[None]] = set()
+
+
+def _viewers_changed(app: Any, device_id: int, serial: str | None, delta: int) -> None:
+    """C1: an emulated camera lights solid blue while people watch in the app, and only then (the hub's
+    recorder is no viewer); tell it on every change, in the background."""
+    viewers: Counter[int] | None = getattr(app.state, "live_viewers", None)
+    if viewers is None:
+        viewers = app.state.live_viewers = Counter()
+    viewers[device_id] += delta
+    if serial is None:
+        return
+
+    async def tell() -> None:
+        count = max(0, viewers[device_id])  # the latest count when sent, whatever order the tasks run in
+        try:
+            await app.state.mqtt.send_command(serial, "camera.viewers", {"count": count}, VIEWERS_TIMEOUT_S)
+        except Exception as exc:  # the LED is cosmetic: the viewer still watches
+            log.info("camera %s was not told of its %d live viewer(s): %s", serial, count, exc)
+
+    task = asyncio.create_task(tell(), name=f"viewers-{serial}")
+    _viewer_tasks.add(task)
+    task.add_done_callback(_viewer_tasks.discard)
 
 
 @router.websocket("/api/cameras/{device_id}/live")
@@ -40,10 +66,15 @@ async def live_view(
         raise HTTPException(status.HTTP_409_CONFLICT, f"camera {device_id} has not reported its stream yet")
     chosen = definition or Definition(camera.definition)
     stream = chosen.stream if camera.sub_url else "main"
+    serial = grant.access.device.serial if grant.access is not None and camera.emulated else None
     supervisor: CameraSupervisor = websocket.app.state.cameras
     await websocket.accept()
-    async with grant.watched():
-        await _stream(websocket, supervisor, device_id, chosen, stream)
+    _viewers_changed(websocket.app, device_id, serial, +1)
+    try:
+        async with grant.watched():
+            await _stream(websocket, supervisor, device_id, chosen, stream)
+    finally:
+        _viewers_changed(websocket.app, device_id, serial, -1)
 
 
 async def _stream(

@@ -11,8 +11,13 @@ export class ApiError extends Error {
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
+const PERMISSION_LABELS = { live_view: "Live view", history: "History", talk: "Talk", unlock: "Unlock", settings: "Settings" };
+
 function describe(status, body) {
   const detail = body && body.detail;
+  // The hub's "permission 'history' is needed for device 2", in the user's words (A5).
+  const needed = typeof detail === "string" && status === 403 && detail.match(/^permission '(\w+)' is needed/);
+  if (needed) return `This needs the “${PERMISSION_LABELS[needed[1]] || needed[1]}” permission, which the owner has not given you.`;
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail) && detail.length) {
     const first = detail[0];
@@ -65,3 +70,72 @@ export async function currentUser(force = false) {
   return me;
 }
 export function forgetUser() { me = null; }
+
+// ---- The hub's resources, typed once here (JSDoc, from the hub's pydantic models), so screens read
+// ---- exact field names instead of guessing between several.
+
+/**
+ * GET /api/devices[/{id}] (vakt.hub.devices.DeviceOut).
+ * @typedef {{id: number, serial: string, kind: "camera"|"lock"|"gateway", model: string, name: string,
+ *   parent_id: number|null, online: boolean, battery: number|null, locked: boolean|null, alarms: string[],
+ *   rssi: number|null, state: Record<string, any>, created_at: string, last_seen_at: string|null,
+ *   is_owner: boolean, permissions: Permission[], shared_since: string|null}} Device
+ * @typedef {"live_view"|"history"|"talk"|"unlock"|"settings"} Permission
+ */
+
+/**
+ * GET /api/cameras/{id} (vakt.hub.routers.cameras.CameraOut).
+ * @typedef {{device_id: number, name: string, serial: string, emulated: boolean, online: boolean,
+ *   main_url: string, has_sub_stream: boolean, time_zone: string, recording_mode: string,
+ *   definition: "ultra_hd"|"hi_def"|"standard", audio: boolean, retention_days: number,
+ *   retention_max_mb: number|null, streaming: boolean, recording: boolean, manual_recording: boolean,
+ *   recording_error: string|null, codec: string|null, permissions: Permission[]}} Camera
+ */
+
+/**
+ * An emulated camera's micro SD card in its state (vakt.camera.sd.SdCard.summary), bytes.
+ * @typedef {{status: "absent"|"not_initialized"|"initializing"|"normal"|"error", capacity: number,
+ *   used: number, free: number, recordings: number}} SdCard
+ */
+
+/**
+ * GET /api/notifications items and the "notification" push (vakt.hub.alerts.notifier.notification_json).
+ * @typedef {{id: number, device_id: number|null, kind: string, title: string, body: string,
+ *   person_event_id: number|null, snapshot_url: string|null, data: {camera_id?: number, live_view?: string},
+ *   created_at: string, read: boolean}} Notification
+ * @typedef {{items: Notification[], next_before: number|null, unread: number}} NotificationPage
+ */
+
+/**
+ * GET /api/devices/{id}/shares (vakt.hub.routers.shares.ShareOut).
+ * @typedef {{id: number, device_id: number, user_id: number, username: string, permissions: Permission[],
+ *   created_at: string, expires_at: string|null, active: boolean}} Share
+ */
+
+/** What a camera answered to a control command (CommandOut). @typedef {{ok: boolean, result: object}} CommandOut */
+
+export const hub = {
+  /** @returns {Promise<Device[]>} */
+  devices: () => api.get("/api/devices"),
+  /** @param {number|string} id @returns {Promise<Device>} */
+  device: (id) => api.get(`/api/devices/${id}`),
+  /** @param {number} id @returns {Promise<Camera>} */
+  camera: (id) => api.get(`/api/cameras/${id}`),
+  /** @param {number} id @returns {Promise<{schema: object, values: Record<string, unknown>}>} */
+  cameraSettings: (id) => api.get(`/api/cameras/${id}/settings`),
+  /** @param {number} id @param {Record<string, unknown>} changes @returns {Promise<{values: Record<string, unknown>}>} */
+  saveCameraSettings: (id, changes) => api.patch(`/api/cameras/${id}/settings`, changes),
+  /** C6 Restart. @param {number} id @returns {Promise<CommandOut>} */
+  restartCamera: (id) => api.post(`/api/cameras/${id}/restart`),
+  /** C4.1. @param {number} id @returns {Promise<CommandOut>} */
+  initializeStorage: (id) => api.post(`/api/cameras/${id}/storage/initialize`),
+  /** C3.3. @param {number} id @param {string} ssid @returns {Promise<CommandOut>} */
+  changeWifi: (id, ssid) => api.post(`/api/cameras/${id}/wifi`, { ssid }),
+  /** C5.1: the JPEG as a Response. @param {number} id @returns {Promise<Response>} */
+  snapshot: (id) => api.get(`/api/cameras/${id}/snapshot`, { raw: true }),
+  /** @param {{unreadOnly?: boolean, limit?: number, before?: number|null}} [opts] @returns {Promise<NotificationPage>} */
+  notifications: ({ unreadOnly = false, limit = 100, before = null } = {}) =>
+    api.get(`/api/notifications?limit=${limit}${unreadOnly ? "&unread_only=true" : ""}${before ? `&before=${before}` : ""}`),
+  /** @param {number} id @returns {Promise<Share[]>} */
+  shares: (id) => api.get(`/api/devices/${id}/shares`),
+};

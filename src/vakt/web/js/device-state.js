@@ -28,8 +28,10 @@ export function battery(d) {
   return { pct: pct === undefined ? undefined : Math.round(pct), volts, low };
 }
 
+// A lock's radio link as its gateway measures it (state.link, pushed), else the hub's summary (Device.rssi).
 export function rssi(d) {
-  const v = pick(d.state || {}, "rssi", "link.rssi_dbm", "link.rssi", "radio.rssi", "link_rssi") ?? d.rssi;
+  const link = d.state && d.state.link;
+  const v = link && typeof link.rssi_dbm === "number" ? link.rssi_dbm : d.rssi;
   return typeof v === "number" ? v : undefined;
 }
 

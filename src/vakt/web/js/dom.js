@@ -85,6 +85,9 @@ export function skeleton(lines = 3, cls = "") {
     Array.from({ length: lines }, () => h("div", { class: "skeleton" })));
 }
 
+// The user's own languages (Accept-Language), not the browser's UI language: dates and times follow them.
+export const LOCALES = typeof navigator !== "undefined" && navigator.languages && navigator.languages.length ? [...navigator.languages] : undefined;
+
 export function timeAgo(iso) {
   const t = typeof iso === "number" ? iso : Date.parse(iso);
   if (!Number.isFinite(t)) return "";
@@ -93,12 +96,12 @@ export function timeAgo(iso) {
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return new Date(t).toLocaleDateString();
+  return new Date(t).toLocaleDateString(LOCALES);
 }
 
 export function formatTime(iso, opts = { hour: "2-digit", minute: "2-digit", second: "2-digit" }) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], opts);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(LOCALES, opts);
 }
 
 export function formatBytes(n) {

@@ -30,6 +30,7 @@ export class MsePlayer extends EventTarget {
     const ws = new WebSocket(`${proto}://${location.host}${this.url}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    ws.onopen = () => { this.openedAt = performance.now(); };
     ws.onmessage = (ev) => {
       if (typeof ev.data === "string") this.onControl(ev.data);
       else this.enqueue(ev.data);
@@ -64,7 +65,7 @@ export class MsePlayer extends EventTarget {
       if (ms !== this.ms) return;
       this.sb = ms.addSourceBuffer(mime);
       this.sb.mode = "segments";
-      this.sb.addEventListener("updateend", () => this.pump());
+      this.sb.addEventListener("updateend", () => { this.toLiveEdge(); this.pump(); });
       this.pump();
     }, { once: true });
   }
@@ -96,12 +97,30 @@ export class MsePlayer extends EventTarget {
   firstData() {
     this.retry = 800;
     const v = this.video;
+    // Startup time, socket open -> first frame on screen, kept on the element for tests and diagnostics.
+    if ("requestVideoFrameCallback" in v && this.openedAt !== undefined) {
+      const opened = this.openedAt;
+      v.requestVideoFrameCallback(() => {
+        const ms = Math.round(performance.now() - opened);
+        v.dataset.firstFrameMs = String(ms);
+        console.info(`live view: first frame ${ms} ms after the socket opened`);
+      });
+    }
     const go = () => v.play().then(() => this.dispatchEvent(new Event("playing"))).catch(() => {
       v.muted = true;
       v.play().then(() => this.dispatchEvent(new Event("playing"))).catch(() => {});
     });
     if (v.readyState >= 2) go(); else v.addEventListener("loadeddata", go, { once: true });
     this.status("");
+  }
+
+  // The hub sends the current GOP first: once it is in, play from its end, not from its keyframe
+  // (waiting for the keep-live timer would show the GOP's first frame for up to half a second).
+  toLiveEdge() {
+    const v = this.video;
+    if (this.queue.length || !this.sb || !v.buffered.length) return;
+    const end = v.buffered.end(v.buffered.length - 1);
+    if (end - v.currentTime > MAX_LAG_S) v.currentTime = Math.max(v.buffered.start(v.buffered.length - 1), end - 0.1);
   }
 
   // Stay within a second of the live edge (C5, latency): jump forward when the playhead lags.

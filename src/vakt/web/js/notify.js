@@ -1,5 +1,5 @@
 // In-app notifications (A4): toasts with the snapshot as they are pushed, and an unread counter.
-import { api } from "./api.js";
+import { hub } from "./api.js";
 import { on } from "./ws.js";
 import { toast } from "./toast.js";
 import { navigate } from "./router.js";
@@ -29,24 +29,38 @@ export const KIND_TITLES = {
   forced: "Forced entry",
 };
 
-export function normalise(msg) {
-  const n = msg.notification || msg;
-  const kind = n.kind || n.type_ || n.category || n.event || "alert";
+/**
+ * Where a notification leads: the doorbell (X3) to the door camera's live view with talk ready, every
+ * other alert to its device. The service worker (sw.js) follows the same rule for a push.
+ * @param {{kind: string, device_id?: number, data?: {camera_id?: number}}} n
+ */
+export function notificationTarget(n) {
+  const camera = n.data && n.data.camera_id;
+  if (n.kind === "doorbell" && camera) return `/devices/${camera}?talk=1`;
+  return n.device_id ? `/devices/${n.device_id}` : "/notifications";
+}
+
+/**
+ * What the screens show of a notification.
+ * @param {import("./api.js").Notification} n
+ */
+export function normalise(n) {
   return {
-    id: n.id ?? msg.id,
-    kind,
-    device_id: n.device_id ?? msg.device_id,
-    device_name: n.device_name || msg.device_name || "",
-    title: n.title || KIND_TITLES[kind] || "Alert",
-    body: n.body || n.message || "",
-    snapshot: n.snapshot_url || n.snapshot || n.image_url || null,
-    ts: n.ts || n.created_at || msg.ts || new Date().toISOString(),
-    read: Boolean(n.read || n.read_at),
+    id: n.id,
+    kind: n.kind,
+    device_id: n.device_id,
+    title: n.title || KIND_TITLES[n.kind] || "Alert",
+    body: n.body,
+    snapshot: n.snapshot_url,
+    ts: n.created_at,
+    read: n.read,
+    data: n.data || {},
   };
 }
 
+/** @param {{type: "notification", device_id: number, notification: import("./api.js").Notification}} msg */
 function deliver(msg) {
-  const n = normalise(msg);
+  const n = normalise(msg.notification);
   const key = n.id ?? `${n.kind}-${n.ts}`;
   if (seen.has(key)) return;
   seen.add(key);
@@ -54,19 +68,18 @@ function deliver(msg) {
   recent.splice(50);
   for (const fn of recentListeners) fn(n);
   if (location.pathname !== "/notifications") setUnread(unread + 1);
-  const target = n.kind === "doorbell" ? `/devices/${n.device_id}?talk=1` : `/devices/${n.device_id}`;
-  toast(n.body || (n.device_name ? `${n.device_name}` : ""), {
+  const target = notificationTarget(n);
+  toast(n.body, {
     kind: "alert", title: n.title, image: n.snapshot, timeout: 8000,
-    action: n.device_id ? { label: n.kind === "doorbell" ? "Answer" : "View", run: () => navigate(target) } : null,
+    action: n.device_id ? { label: n.kind === "doorbell" && n.data.camera_id ? "Answer" : "View", run: () => navigate(target) } : null,
   });
 }
 
 export async function startNotifications() {
   on("notification", deliver);
   try {
-    const data = await api.get("/api/notifications?unread_only=true&limit=100");
-    const rows = Array.isArray(data) ? data : data.items || [];
-    for (const r of rows) seen.add(normalise(r).id);
-    setUnread(typeof data.unread === "number" ? data.unread : rows.length);
+    const page = await hub.notifications({ unreadOnly: true });
+    for (const r of page.items) seen.add(r.id);
+    setUnread(page.unread);
   } catch { /* the notifications API may be absent; toasts still work */ }
 }

@@ -1,6 +1,8 @@
 // Devices the user can see, kept current from /api/devices and /api/ws pushes.
-import { api } from "./api.js";
+import { hub } from "./api.js";
 import { on } from "./ws.js";
+import { navigate } from "./router.js";
+import { toast } from "./toast.js";
 
 const devices = new Map();
 const subscribers = new Set();
@@ -14,10 +16,9 @@ export function device(id) { return devices.get(Number(id)); }
 
 export async function loadDevices(force = false) {
   if (!loaded || force) {
-    loaded = api.get("/api/devices").then((list) => {
-      const rows = Array.isArray(list) ? list : list.devices || list.items || [];
+    loaded = hub.devices().then((list) => {
       devices.clear();
-      for (const d of rows) devices.set(d.id, d);
+      for (const d of list) devices.set(d.id, d);
       notify(null);
       return allDevices();
     }).catch((err) => { loaded = null; throw err; });
@@ -26,7 +27,7 @@ export async function loadDevices(force = false) {
 }
 
 export async function loadDevice(id) {
-  const d = await api.get(`/api/devices/${id}`);
+  const d = await hub.device(id);
   devices.set(d.id, { ...devices.get(d.id), ...d });
   notify(d.id);
   return devices.get(d.id);
@@ -43,11 +44,23 @@ function patch(id, fields) {
 }
 
 // Push messages from the hub (A8): state and availability changes.
-on("device.state", (m) => patch(m.device_id, { state: m.state ?? m.data ?? {} }));
-on("device.online", (m) => patch(m.device_id, { online: m.online ?? true }));
-on("device.availability", (m) => patch(m.device_id, { online: m.online ?? m.status === "online" }));
+// {"type": "device.state", device_id, state} and {"type": "device.online", device_id, online} (hub/mqtt.py)
+on("device.state", (m) => patch(m.device_id, { state: m.state }));
+on("device.online", (m) => patch(m.device_id, { online: m.online }));
 on("device.added", () => loadDevices(true).catch(() => {}));
 on("device.deleted", (m) => removeDevice(m.device_id));
+// Shares given or changed (A5, pushed by the hub to the other account): the list and permissions follow.
+on("share.created", () => loadDevices(true).catch(() => {}));
+on("share.updated", (m) => { loadDevice(m.device_id).catch(() => {}); });
+// A share taken back (A5, pushed by the hub): the device goes at once, and its screen with it.
+on("share.revoked", (m) => {
+  const gone = devices.get(Number(m.device_id));
+  removeDevice(m.device_id);
+  if (location.pathname === `/devices/${m.device_id}` || location.pathname.startsWith(`/devices/${m.device_id}/`)) {
+    toast(`${gone ? gone.name : "This device"} is no longer shared with you.`, { kind: "info" });
+    navigate("/", { replace: true });
+  }
+});
 on("ws.open", () => { if (loaded) loadDevices(true).catch(() => {}); });
 
 export const kindLabel = { camera: "Camera", lock: "Smart lock", gateway: "Home gateway" };

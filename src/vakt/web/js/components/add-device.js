@@ -1,4 +1,5 @@
 // Add a device (A2, G4, G5): type or scan its QR label; a lock is paired through a chosen gateway.
+// Or any RTSP/H.264 camera by its address (V4), tested first.
 import { api } from "../api.js";
 import { h, icon } from "../dom.js";
 import { busy, dialog, field, input } from "../form.js";
@@ -62,7 +63,10 @@ export function openAddDevice() {
     gateways.length ? field("Pair through gateway (locks)", gatewaySel, "Put the lock in pairing mode first: hold RESET 3 s until the 5 blinks.") : null,
     error,
     h("div", { class: "row end" }, submit));
-  const dlg = dialog("Add a device", form, { onclose: () => stopScan && stopScan() });
+  const rtspLink = h("button", { class: "btn btn-ghost btn-sm", type: "button", id: "add-rtsp" }, "Another camera, by its RTSP address…");
+  const dlg = dialog("Add a device", h("div", {}, form, h("div", { class: "row end", style: { marginTop: "8px" } }, rtspLink)),
+    { onclose: () => stopScan && stopScan() });
+  rtspLink.onclick = () => { dlg.close(); openAddRtspCamera(); };
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
@@ -81,4 +85,45 @@ export function openAddDevice() {
     }
   });
   qr.focus();
+}
+
+// V4: a camera of another make, by its RTSP address (H.264); "Test connection" asks the hub to open it.
+export function openAddRtspCamera() {
+  const name = input({ name: "name", id: "rtsp-name", placeholder: "Driveway", maxlength: 100, required: true });
+  const url = input({ name: "url", id: "rtsp-url", placeholder: "rtsp://admin:password@192.168.1.20:554/stream1", required: true, autocomplete: "off", spellcheck: false });
+  const sub = input({ name: "sub_url", id: "rtsp-sub-url", placeholder: "optional: rtsp://…/stream2", autocomplete: "off", spellcheck: false });
+  const result = h("div", { class: "hint small", id: "rtsp-test-result", role: "status" });
+  const error = h("div", { class: "form-error", role: "alert" });
+  const test = h("button", { class: "btn", type: "button", id: "rtsp-test" }, "Test connection");
+  const submit = h("button", { class: "btn btn-primary", type: "submit", id: "rtsp-submit" }, "Add camera");
+  const form = h("form", {},
+    field("Name", name),
+    field("Main stream address", url, "The camera's RTSP URL with its user name and password; it is stored encrypted."),
+    field("Sub-stream address (optional)", sub, "A smaller stream for Standard definition."),
+    result, error,
+    h("div", { class: "row end" }, test, submit));
+  const dlg = dialog("Add a camera by RTSP address", form);
+  test.onclick = async () => {
+    result.textContent = "";
+    error.textContent = "";
+    try {
+      /** @type {{ok: boolean, codec: string|null, width: number|null, height: number|null, audio: string|null, error: string|null}} */
+      const r = await busy(test, () => api.post("/api/cameras/probe", { url: url.value.trim() }));
+      if (r.ok) result.textContent = `Connected: ${r.codec.toUpperCase()} ${r.width}×${r.height}${r.audio ? `, sound (${r.audio})` : ", no sound"}.`;
+      else error.textContent = `Could not connect: ${r.error}.`;
+    } catch (err) { error.textContent = err.message; }
+  };
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    const body = { name: name.value.trim(), url: url.value.trim() };
+    if (sub.value.trim()) body.sub_url = sub.value.trim();
+    try {
+      const cam = await busy(submit, () => api.post("/api/cameras", body));
+      await loadDevices(true);
+      toast(`${cam.name} added.`, { kind: "ok" });
+      dlg.close();
+    } catch (err) { error.textContent = err.message; }
+  });
+  name.focus();
 }

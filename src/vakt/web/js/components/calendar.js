@@ -1,5 +1,5 @@
 // A month calendar; days with footage are marked and clickable (C7.2).
-import { h, icon } from "../dom.js";
+import { h, icon, LOCALES } from "../dom.js";
 
 const DOW = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
 const iso = (y, m, d) => `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
@@ -12,7 +12,7 @@ export function calendar({ loadDays, onPick }) {
   const title = h("h3", { class: "grow" });
   const grid = h("div", { class: "calendar", id: "calendar" });
   const render = async () => {
-    title.textContent = new Date(year, month - 1, 1).toLocaleDateString([], { month: "long", year: "numeric" });
+    title.textContent = new Date(year, month - 1, 1).toLocaleDateString(LOCALES, { month: "long", year: "numeric" });
     let days = new Set();
     try { days = new Set(await loadDays(year, month)); } catch { /* shown empty */ }
     const first = (new Date(year, month - 1, 1).getDay() + 6) % 7;

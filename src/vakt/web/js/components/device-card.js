@@ -1,6 +1,7 @@
 // A device in the list: icon, name, and its live state as chips (A3).
 import { h, icon } from "../dom.js";
 import { kindLabel } from "../store.js";
+import { can } from "../perms.js";
 import { alarms, battery, humanize, lockState, rssi, rssiLabel } from "../device-state.js";
 import { alarmLabel } from "../lock-labels.js";
 
@@ -34,7 +35,7 @@ export function deviceCard(d) {
   const kind = d.kind || "device";
   const name = d.name || `${kindLabel[kind] || "Device"} ${d.serial || ""}`;
   const thumb = kind === "camera"
-    ? h("div", { class: "device-thumb", style: { backgroundImage: d.online ? `url(/api/cameras/${d.id}/snapshot?ts=${Math.floor(Date.now() / 15000)})` : "" } },
+    ? h("div", { class: "device-thumb", style: { backgroundImage: d.online && can(d, "live_view") ? `url(/api/cameras/${d.id}/snapshot?ts=${Math.floor(Date.now() / 15000)})` : "" } },
       h("span", { class: "chip" }, d.online ? "Live" : "Offline"))
     : null;
   return h("a", { class: `card device-card ${d.online ? "" : "offline"}`, href: `/devices/${d.id}`, dataset: { deviceId: d.id, kind } },

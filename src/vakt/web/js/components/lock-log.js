@@ -4,6 +4,7 @@ import { h, icon, formatTime } from "../dom.js";
 import { humanize } from "../device-state.js";
 import { on } from "../ws.js";
 import { EVENT_TYPE, LOCK_OPERATION, alarmLabel, credentialLabel, errorLabel, sourceLabel, userChangeLabel } from "../lock-labels.js";
+import { can } from "../perms.js";
 
 const LOG_TYPES = ["LockOperation", "LockOperationError", "DoorLockAlarm", "LockUserChange"];
 const FILTERS = [["", "All"], ...LOG_TYPES.map((t) => [t, EVENT_TYPE[t]])];
@@ -67,6 +68,10 @@ export function lockLog(d) {
     list.replaceChildren(...(shown.length ? shown.map(row) : [h("div", { class: "empty" }, "Nothing here yet.")]));
   };
   async function refresh() {
+    if (!can(d, "history")) { // a guest without History sees why, and no request ends in 403 (A5)
+      list.replaceChildren(h("div", { class: "empty" }, "The owner has not shared this lock's history with you."));
+      return;
+    }
     list.replaceChildren(h("div", { class: "skeleton-group", style: { padding: "12px 0" } }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" })));
     const qs = new URLSearchParams({ limit: "100" });
     if (type) qs.set("type", type);

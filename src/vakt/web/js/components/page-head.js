@@ -5,15 +5,18 @@ import { subscribe, device } from "../store.js";
 
 export function pageHead(d, { back = "/", actions = [], sub } = {}) {
   const chips = h("div", { class: "device-stats" }, stateChips(d));
+  const title = h("h1", {}, d.name || d.serial);
   const el = h("div", { class: "page-head" },
     h("a", { class: "icon-btn back", href: back, "aria-label": "Back" }, icon("back")),
-    h("div", { class: "grow" }, h("h1", {}, d.name || d.serial),
+    h("div", { class: "grow" }, title,
       h("div", { class: "sub" }, sub || [d.model, d.serial].filter(Boolean).join(" · "))),
     chips, actions);
   const unsub = subscribe((id) => {
     if (id !== null && id !== d.id) return;
     const cur = device(d.id);
-    if (cur) chips.replaceChildren(...stateChips(cur));
+    if (!cur) return;
+    chips.replaceChildren(...stateChips(cur));
+    title.textContent = cur.name || cur.serial;
   });
   return { el, destroy: unsub };
 }

@@ -1,5 +1,5 @@
 // Micro SD storage status and initialize (C4.1, C4.2).
-import { api } from "../api.js";
+import { hub } from "../api.js";
 import { h, formatBytes } from "../dom.js";
 import { humanize } from "../device-state.js";
 import { device, subscribe } from "../store.js";
@@ -7,9 +7,9 @@ import { busy } from "../form.js";
 import { can } from "../perms.js";
 import { toast, toastError } from "../toast.js";
 
+/** @param {import("../api.js").Device} d @returns {Partial<import("../api.js").SdCard>} the card in the camera's state */
 function storageOf(d) {
-  const s = d.state || {};
-  return s.storage || s.sd || s.sd_card || {};
+  return (d.state && d.state.sd) || {};
 }
 
 export function storageCard(d) {
@@ -18,16 +18,14 @@ export function storageCard(d) {
   initBtn.addEventListener("click", async () => {
     if (!confirm("Initialize the micro SD card? Everything on it is erased.")) return;
     try {
-      await busy(initBtn, () => api.post(`/api/cameras/${d.id}/storage/initialize`));
+      await busy(initBtn, () => hub.initializeStorage(d.id));
       toast("Initializing the card…", { kind: "ok" });
     } catch (err) { toastError(err); }
   });
   const render = () => {
     const st = storageOf(device(d.id) || d);
-    const status = st.status || st.state || "absent";
-    const cap = st.capacity_bytes ?? st.capacity;
-    const used = st.used_bytes ?? st.used;
-    const free = st.free_bytes ?? st.free ?? (cap !== undefined && used !== undefined ? cap - used : undefined);
+    const status = st.status ?? "absent";
+    const { capacity: cap, used, free } = st;
     const pct = cap ? Math.min(100, Math.round((100 * (used || 0)) / cap)) : 0;
     const cls = status === "normal" ? "ok" : status === "error" ? "danger" : "warn";
     body.replaceChildren(

@@ -1,6 +1,6 @@
 // A zoomable timeline of one day: recorded spans, gaps where the stream was lost, and person events.
 // Click to play from that instant; the wheel or the zoom buttons change the visible window.
-import { h } from "../dom.js";
+import { h, LOCALES } from "../dom.js";
 
 const ZOOMS = [[24 * 3600, "24 h"], [6 * 3600, "6 h"], [3600, "1 h"], [900, "15 min"]];
 
@@ -49,7 +49,7 @@ export function timeline({ onSeek }) {
     const step = span / 6;
     for (let t = Math.ceil(a / step) * step; t <= b; t += step) {
       items.push(h("div", { class: "tick", style: { left: pos(t, win) } },
-        new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: data.time_zone })));
+        new Date(t).toLocaleTimeString(LOCALES, { hour: "2-digit", minute: "2-digit", timeZone: data.time_zone })));
     }
     if (cursor !== null && cursor >= a && cursor <= b) items.push(h("div", { class: "cursor", style: { left: pos(cursor, win) } }));
     track.replaceChildren(...items);

@@ -1,11 +1,11 @@
 // Camera settings (C6, C8): every field of the CameraSettings model, plus restart, Wi-Fi, storage, delete.
-import { api } from "../api.js";
+import { api, hub } from "../api.js";
 import { h, icon } from "../dom.js";
 import { pageHead } from "../components/page-head.js";
 import { schemaRows, ungrouped } from "../components/schema-form.js";
 import { storageCard } from "../components/storage-card.js";
-import { busy, dialog } from "../form.js";
-import { loadDevice, removeDevice } from "../store.js";
+import { busy, dialog, field, input } from "../form.js";
+import { device, loadDevice, removeDevice, subscribe, upsertDevice } from "../store.js";
 import { navigate } from "../router.js";
 import { toast, toastError } from "../toast.js";
 
@@ -17,11 +17,34 @@ const GROUPS = [
   ["About", ["name", "location", "device_version"]],
 ];
 
-async function loadSettings(id) {
-  const data = await api.get(`/api/cameras/${id}/settings`);
-  const schema = data.schema || (await api.get("/api/cameras/settings/schema"));
-  const values = data.values || data.settings || data;
-  return { schema, values };
+
+// C3.3: where the camera is connected now, from its pushed state.
+function networkText(d) {
+  const s = (d && d.state) || {};
+  if (!d || !d.online) return "Offline";
+  if (s.setup_mode) return "Waiting for Wi-Fi set-up";
+  const ssid = s.wifi && s.wifi.ssid;
+  return ssid ? `Online on “${ssid}” (2.4 GHz Wi-Fi)` : "Online";
+}
+
+// C3.3: ask for the new network, then the hub takes the camera offline and joins it.
+function wifiDialog(d) {
+  const ssid = input({ id: "wifi-ssid", name: "ssid", required: true, maxlength: 32, autocomplete: "off" });
+  const error = h("p", { class: "form-error" });
+  const submit = h("button", { class: "btn btn-primary", type: "submit", id: "wifi-submit" }, "Join network");
+  const form = h("form", { class: "stack" },
+    h("p", { class: "muted small" }, "The camera goes offline first, then joins the new network (2.4 GHz only). It is back in about a minute."),
+    field("Network name (SSID)", ssid), error, h("div", { class: "row end" }, submit));
+  const dlg = dialog("Change Wi-Fi", form);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    try {
+      await busy(submit, () => hub.changeWifi(d.id, ssid.value.trim()));
+      dlg.close();
+      toast(`The camera is going offline to join “${ssid.value.trim()}”.`, { kind: "ok" });
+    } catch (err) { error.textContent = err.message; }
+  });
 }
 
 const LED_GUIDE = [
@@ -42,13 +65,14 @@ export default async function cameraSettingsScreen(params) {
   const body = h("div", { class: "stack" }, h("div", { class: "card" }, h("div", { class: "skeleton-group" }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" }))));
   const save = async (name, value, revert, commit) => {
     try {
-      await api.patch(`/api/cameras/${d.id}/settings`, { [name]: value });
+      await hub.saveCameraSettings(d.id, { [name]: value });
       if (commit) commit();
+      if (name === "name") upsertDevice({ id: d.id, name: value }); // one name: the device's
       toast("Saved.", { kind: "ok", timeout: 1800 });
     } catch (err) { revert(); toastError(err); }
   };
   try {
-    const { schema, values } = await loadSettings(d.id);
+    const { schema, values } = await hub.cameraSettings(d.id);
     const groups = [...GROUPS];
     const rest = ungrouped(schema, groups);
     if (rest.length) groups.push(["More", rest]);
@@ -58,30 +82,33 @@ export default async function cameraSettingsScreen(params) {
     body.replaceChildren(h("div", { class: "card empty" }, icon("alert", 32), h("p", {}, `Settings are not available: ${err.message}`)));
   }
 
-  const command = (label, path, confirmText, okText) => {
-    const btn = h("button", { class: "btn btn-sm" }, label);
+  const command = (label, id, run, confirmText, okText) => {
+    const btn = h("button", { class: "btn btn-sm", id }, label);
     btn.onclick = async () => {
       if (confirmText && !confirm(confirmText)) return;
-      try { await busy(btn, () => api.post(path)); toast(okText, { kind: "ok" }); } catch (err) { toastError(err); }
+      try { await busy(btn, run); toast(okText, { kind: "ok" }); } catch (err) { toastError(err); }
     };
     return btn;
   };
   const del = h("button", { class: "btn btn-sm btn-danger", id: "delete-device" }, icon("trash", 16), "Delete device");
   del.onclick = async () => {
-    if (!confirm(`Delete ${d.name || d.serial} from your account? Its recordings stay until retention removes them.`)) return;
+    if (!confirm(`Delete ${d.name || d.serial} from your account? Its recordings on the hub are deleted with it; download any clip you want to keep first.`)) return;
     try { await api.del(`/api/devices/${d.id}`); removeDevice(d.id); toast("Device deleted.", { kind: "ok" }); navigate("/"); } catch (err) { toastError(err); }
   };
   const storage = storageCard(d);
-  const side = h("div", { class: "stack" }, storage.el,
+  const network = h("div", { class: "desc", id: "camera-network" }, networkText(d));
+  const unsub = subscribe((id) => { if (id === null || id === d.id) network.textContent = networkText(device(d.id)); });
+  const emulated = Boolean(d.state && d.state.emulated); // a camera added by RTSP address has no control channel
+  const side = h("div", { class: "stack" }, emulated ? storage.el : null,
     h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Device")),
-      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), h("div", { class: "desc" }, "Take the camera offline, then join another network (C3.3).")),
-        command("Change", `/api/cameras/${d.id}/wifi/offline`, "Take the camera offline to join another Wi-Fi network?", "The camera is ready to join another network.")),
-      h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
-        command("Restart", `/api/cameras/${d.id}/restart`, "Restart the camera?", "The camera is restarting.")),
+      emulated ? h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
+        h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")) : null,
+      emulated ? h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Restart")),
+        command("Restart", "camera-restart", () => hub.restartCamera(d.id), "Restart the camera?", "The camera is restarting.")) : null,
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Serial"), h("div", { class: "desc mono" }, d.serial))),
       h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "User guide")),
         h("button", { class: "btn btn-sm btn-ghost", onclick: guide }, "Open")),
       d.is_owner !== false ? h("div", { class: "row end", style: { marginTop: "10px" } }, del) : null));
   const el = h("section", {}, head.el, h("div", { class: "cols" }, body, side));
-  return { el, title: "Camera settings", destroy: () => { head.destroy(); storage.destroy(); } };
+  return { el, title: "Camera settings", destroy: () => { head.destroy(); storage.destroy(); unsub(); } };
 }

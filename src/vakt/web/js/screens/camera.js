@@ -1,5 +1,5 @@
 // Camera: live view, snapshot, manual record, definition, audio, talk, active defense (C5, C9), storage (C4).
-import { api } from "../api.js";
+import { api, hub } from "../api.js";
 import { h, icon } from "../dom.js";
 import { livePlayer } from "../components/live-player.js";
 import { pageHead } from "../components/page-head.js";
@@ -20,7 +20,7 @@ export default function cameraScreen(d, params) {
   const cleanups = [];
   const head = pageHead(d, {
     actions: [
-      d.state && d.state.emulated ? h("a", { class: "btn btn-ghost btn-sm", href: `/devices/${d.id}/panel` }, icon("panel", 16), "Device panel") : null,
+      d.state && d.state.emulated && can(d, "settings") ? h("a", { class: "btn btn-ghost btn-sm", href: `/devices/${d.id}/panel` }, icon("panel", 16), "Device panel") : null,
     ],
   });
   cleanups.push(head.destroy);
@@ -49,15 +49,14 @@ export default function cameraScreen(d, params) {
 
   const snapBtn = ctl("snapshot", "snapshot", "Snapshot", async () => {
     try {
-      const res = await api.post(`/api/cameras/${d.id}/snapshot`, {}, { raw: true }).catch(() => fetch(`/api/cameras/${d.id}/snapshot`));
-      if (!res.ok) throw new Error(`Snapshot failed (${res.status})`);
+      const res = await hub.snapshot(d.id);
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
       const name = `${(d.name || d.serial).replace(/\W+/g, "_")}_${new Date().toISOString().replace(/[:.]/g, "-")}.jpg`;
       h("a", { href: url, download: name }).click();
       toast("Snapshot saved.", { kind: "ok", image: url });
     } catch (err) { toastError(err); }
-  });
+  }, { disabled: !can(d, "live_view") });
 
   let recording = false;
   const recBtn = ctl("record", "record", "Record", async () => {
@@ -67,7 +66,7 @@ export default function cameraScreen(d, params) {
       setRecording(Boolean(cam.manual_recording));
       toast(next ? "Recording started." : "Recording stopped.", { kind: "ok" });
     } catch (err) { toastError(err); }
-  }, { class: "ctl danger" });
+  }, { class: "ctl danger", disabled: !can(d, "live_view") });
   const setRecording = (on) => {
     recording = on;
     recBtn.setAttribute("aria-pressed", String(on));
@@ -102,7 +101,7 @@ export default function cameraScreen(d, params) {
     }, label)));
 
   const links = h("div", { class: "controls" },
-    h("a", { class: "ctl", href: `/devices/${d.id}/history`, id: "history-link" }, icon("history", 22), h("span", {}, "History")),
+    can(d, "history") ? h("a", { class: "ctl", href: `/devices/${d.id}/history`, id: "history-link" }, icon("history", 22), h("span", {}, "History")) : null,
     h("a", { class: "ctl", href: "/live" }, icon("grid", 22), h("span", {}, "Multi-view")),
     can(d, "settings") ? h("a", { class: "ctl", href: `/devices/${d.id}/settings`, id: "settings-link" }, icon("gear", 22), h("span", {}, "Settings")) : null,
     d.is_owner !== false ? h("a", { class: "ctl", href: `/devices/${d.id}/share` }, icon("share", 22), h("span", {}, "Share")) : null);
@@ -120,13 +119,19 @@ export default function cameraScreen(d, params) {
       h("div", { class: "stack" }, status.el, storage.el)));
 
   // The hub's view of the camera: chosen definition and manual recording (C5.1).
-  api.get(`/api/cameras/${d.id}`).then((cam) => {
+  hub.camera(d.id).then((cam) => {
     if (cam.definition && cam.definition !== definition) {
       definition = cam.definition;
       for (const b of defSel.children) b.setAttribute("aria-pressed", String(b.dataset.value === definition));
       startLive();
     }
     setRecording(Boolean(cam.manual_recording));
+    // C5.3/C6: the Audio button only where there is sound to hear
+    const sound = cam.audio && (!cam.codec || /mp4a|opus/.test(cam.codec));
+    if (!sound) {
+      audioBtn.disabled = true;
+      audioBtn.title = cam.audio ? "This camera sends no sound" : "Audio is off in the camera's settings (C6)";
+    }
   }).catch(() => {});
   startLive();
   setRecording(recording);

@@ -1,6 +1,6 @@
 // Video history (C7.2): calendar of days with footage, the day's timeline, playback from any point, clips.
 import { api } from "../api.js";
-import { h, icon } from "../dom.js";
+import { h, icon, LOCALES } from "../dom.js";
 import { calendar } from "../components/calendar.js";
 import { timeline } from "../components/timeline.js";
 import { pageHead } from "../components/page-head.js";
@@ -35,7 +35,7 @@ export default async function historyScreen(params) {
     try { await player.play(d.id, at); } catch (err) { showStatus(err.message); }
   }
   async function loadDay(day) {
-    dayTitle.textContent = new Date(`${day}T12:00:00`).toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
+    dayTitle.textContent = new Date(`${day}T12:00:00`).toLocaleDateString(LOCALES, { weekday: "long", day: "numeric", month: "long" });
     try {
       const data = await api.get(`/api/cameras/${d.id}/history/timeline?day=${day}`);
       zone = data.time_zone;
@@ -56,7 +56,7 @@ export default async function historyScreen(params) {
   const timer = setInterval(() => {
     const t = player.wallClock();
     if (!t) return;
-    clock.textContent = t.toLocaleString([], { timeZone: zone, hour12: false });
+    clock.textContent = t.toLocaleString(LOCALES, { timeZone: zone });
     tl.setCursor(t.getTime());
     const start = new Date(t.getTime() - 5000);
     const end = new Date(start.getTime() + CLIP_S * 1000);

@@ -1,12 +1,19 @@
 // Sharing (A5, C5.2): share a device with another account, with permissions and an optional end.
 import { api } from "../api.js";
-import { h, icon, timeAgo } from "../dom.js";
+import { h, icon, timeAgo, LOCALES } from "../dom.js";
 import { busy, field, input } from "../form.js";
 import { loadDevice } from "../store.js";
 import { pageHead } from "../components/page-head.js";
 import { toast, toastError } from "../toast.js";
 
 const PERMS = [["live_view", "Live view"], ["history", "History"], ["talk", "Talk"], ["unlock", "Unlock"], ["settings", "Settings"]];
+// What each kind of device can be shared for (A5): a camera is never unlocked, a lock never talks.
+export const PERMS_BY_KIND = {
+  camera: ["live_view", "history", "talk", "settings"],
+  lock: ["unlock", "history", "settings"],
+  gateway: ["settings"],
+};
+const DEFAULT_PERM = { camera: "live_view", lock: "unlock", gateway: "settings" };
 
 export default async function shareScreen(params) {
   const d = await loadDevice(params.id);
@@ -19,7 +26,7 @@ export default async function shareScreen(params) {
         h("div", { class: "device-icon" }, icon("user", 20)),
         h("div", { class: "grow" }, h("div", { class: "title" }, s.username),
           h("div", { class: "meta" }, s.permissions.map((p) => PERMS.find(([k]) => k === p)?.[1] || p).join(", "),
-            ` · since ${timeAgo(s.created_at)}`, s.expires_at ? ` · until ${new Date(s.expires_at).toLocaleString()}` : "")),
+            ` · since ${timeAgo(s.created_at)}`, s.expires_at ? ` · until ${new Date(s.expires_at).toLocaleString(LOCALES)}` : "")),
         s.active ? null : h("span", { class: "chip" }, "Expired"),
         h("button", { class: "btn btn-sm btn-danger", onclick: async () => {
           try { await api.del(`/api/devices/${d.id}/shares/${s.id}`); toast(`Stopped sharing with ${s.username}.`, { kind: "ok" }); load(); } catch (err) { toastError(err); }
@@ -28,8 +35,9 @@ export default async function shareScreen(params) {
     } catch (err) { list.replaceChildren(h("div", { class: "meta" }, err.message)); }
   };
   load();
-  const checks = PERMS.map(([k, l]) => h("label", { class: "chip", style: { cursor: "pointer", height: "32px" } },
-    h("input", { type: "checkbox", name: "perm", value: k, checked: k === "live_view" }), l));
+  const offered = PERMS.filter(([k]) => (PERMS_BY_KIND[d.kind] || []).includes(k));
+  const checks = offered.map(([k, l]) => h("label", { class: "chip", style: { cursor: "pointer", height: "32px" } },
+    h("input", { type: "checkbox", name: "perm", value: k, id: `share-perm-${k}`, checked: k === DEFAULT_PERM[d.kind] }), l));
   const form = h("form", {},
     field("Username or e-mail", input({ name: "user", required: true, autocomplete: "off", id: "share-user" })),
     h("div", { class: "field" }, h("span", {}, "Permissions"), h("div", { class: "row" }, checks)),
@@ -43,7 +51,7 @@ export default async function shareScreen(params) {
     try {
       await busy(form.querySelector("[type=submit]"), () => api.post(`/api/devices/${d.id}/shares`, body));
       toast(`Shared with ${body.user}.`, { kind: "ok" });
-      form.reset();
+      form.elements.namedItem("user").value = ""; // the ticked permissions stay for the next person
       load();
     } catch (err) { toastError(err); }
   });

@@ -1,0 +1,89 @@
+"""The web app and the hub agree (issue 15, structure): every `/api/...` path the JS names, with the method
+it calls it with, is one the hub serves (HTTP paths from its OpenAPI document, WebSockets from its routes).
+
+A control that answers 404 or 405 because the JS asks for a route the hub never had fails here, without a
+browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIWebSocketRoute
+
+from vakt.hub.app import ROUTERS
+
+WEB = Path(__file__).resolve().parents[2] / "src" / "vakt" / "web"
+# A string or template literal that starts with /api/ (query strings and ${...} parts inside it).
+LITERAL = re.compile(r"""(?P<q>[`"'])(?P<path>/api/[^`"'\s]*)(?P=q)""")
+CALL = re.compile(r"""api\.(?P<verb>get|post|put|patch|del)\(\s*[`"'](?P<path>/api/[^`"'\s]*)[`"']""")
+VERBS = {"get": "get", "post": "post", "put": "put", "patch": "patch", "del": "delete"}
+
+
+def _normalise(js_path: str) -> str:
+    """``/api/cameras/${d.id}/settings?x=${y}`` -> ``/api/cameras/{}/settings``."""
+    path = re.sub(r"\$\{[^}]*\}", "{}", js_path).split("?", 1)[0]
+    return re.sub(r"(?<=[^/])\{\}$", "", path)  # `${query}` glued to the last segment is a query string
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A hub path template as a regex that a normalised JS path (``{}`` for each variable part) matches."""
+    variable = r"(?:\{\}|[^/]+)"
+    parts = [variable if re.fullmatch(r"\{[^}]+\}", p) else re.escape(p) for p in template.split("/")]
+    return re.compile("^" + "/".join(parts) + "$")
+
+
+def _hub() -> tuple[dict[str, set[str]], list[str]]:
+    app = FastAPI()
+    for router in ROUTERS:
+        app.include_router(router)
+    openapi = app.openapi()
+    http = {path: {m.lower() for m in ops} for path, ops in openapi["paths"].items()}
+    sockets = [r.path for router in ROUTERS for r in router.routes if isinstance(r, APIWebSocketRoute)]
+    return http, sockets
+
+
+def _js_sources() -> dict[str, str]:
+    files = [*sorted((WEB / "js").rglob("*.js")), WEB / "sw.js"]
+    return {str(f.relative_to(WEB)): f.read_text(encoding="utf-8") for f in files}
+
+
+def test_every_api_path_and_method_the_web_app_calls_is_served_by_the_hub() -> None:
+    http, sockets = _hub()
+    served = [(_pattern(p), methods) for p, methods in http.items()]
+    socket_patterns = [_pattern(p) for p in sockets]
+    seen = 0
+    problems: list[str] = []
+    for name, text in _js_sources().items():
+        calls = {(m["path"], VERBS[m["verb"]]) for m in CALL.finditer(text)}
+        for match in LITERAL.finditer(text):
+            if match["path"].endswith("/"):
+                continue  # a prefix the code tests paths against (startsWith), not a call
+            seen += 1
+            path = _normalise(match["path"])
+            methods = {verb for js_path, verb in calls if js_path == match["path"]}
+            found = [ms for pattern, ms in served if pattern.match(path)]
+            if not found:
+                if not any(p.match(path) for p in socket_patterns):
+                    problems.append(f"{name}: {path} is not a hub route")
+                continue
+            for method in methods:
+                if not any(method in ms for ms in found):
+                    hub_has = sorted(found[0])
+                    problems.append(f"{name}: {method.upper()} {path} is not served (hub has {hub_has})")
+    assert seen > 40, f"only {seen} API paths found in the JS: the scan is broken"
+    assert not problems, "\n".join(problems)
+
+
+def test_the_contract_check_catches_a_wrong_method_and_an_unknown_path() -> None:
+    """The check itself can fail: the old snapshot POST and the old Wi-Fi route are refused."""
+    http, _ = _hub()
+    served = [(_pattern(p), methods) for p, methods in http.items()]
+
+    def methods(js_path: str) -> list[set[str]]:
+        return [ms for pattern, ms in served if pattern.match(_normalise(js_path))]
+
+    snapshot = methods("/api/cameras/${d.id}/snapshot")
+    assert snapshot and all("post" not in ms for ms in snapshot)
+    assert not methods("/api/cameras/${d.id}/wifi/offline")
