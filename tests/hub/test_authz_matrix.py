@@ -57,6 +57,7 @@ class Probe:
     body: Any = None  # sent as JSON (None: no body)
     params: Callable[[World, str], dict[str, Any]] = field(default=lambda world, role: {})
     last: bool = False  # ends the caller's session: tried after every other probe
+    hub_owner: bool = False  # only the hub's owner (its first account, here "stranger") gets through
 
 
 def _notification(world: World, role: str) -> dict[str, Any]:
@@ -98,6 +99,10 @@ PROBES: dict[tuple[str, str], Probe] = {
         SIGNED_IN, params=lambda w, r: {"session_id": 999999}
     ),
     ("PUT", "/api/auth/unlock-pin"): Probe(SIGNED_IN, body=INVALID),
+    ("PUT", "/api/auth/password"): Probe(SIGNED_IN, body=INVALID),
+    ("POST", "/api/auth/sessions/sign-out-others"): Probe(SIGNED_IN, last=True),
+    ("DELETE", "/api/auth/me"): Probe(SIGNED_IN, body=INVALID, last=True),
+    ("POST", "/api/auth/invites"): Probe(SIGNED_IN, hub_owner=True),
     # devices and sharing (A2, A3, A5)
     ("GET", "/api/devices"): Probe(SIGNED_IN),
     ("POST", "/api/devices"): Probe(SIGNED_IN, body=INVALID),
@@ -130,6 +135,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/locks/{device_id}/lock"): Probe(UNLOCK, "lock"),
     ("PUT", "/api/locks/{device_id}/operating-mode"): Probe(SETTINGS, "lock", body=INVALID),
     ("PUT", "/api/locks/{device_id}/volume"): Probe(SETTINGS, "lock", body=INVALID),
+    ("POST", "/api/locks/{device_id}/restore"): Probe(SETTINGS, "lock", body=INVALID),
     # the emulated devices' physical panels (H4): the owner's alone
     ("GET", "/api/panels/{device_id}"): Probe("owner", "lock"),
     ("POST", "/api/panels/{device_id}/input"): Probe("owner", "lock", body=INVALID),
@@ -165,6 +171,11 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/cameras/{device_id}/recording"): Probe(SETTINGS, body=INVALID),
     ("POST", "/api/cameras/{device_id}/record"): Probe(SETTINGS, body=INVALID),
     ("GET", "/api/cameras/{device_id}/settings"): Probe(SETTINGS),
+    ("POST", "/api/cameras/{device_id}/reconnect"): Probe(SETTINGS),
+    ("POST", "/api/cameras/{device_id}/restart"): Probe(SETTINGS),
+    ("POST", "/api/cameras/{device_id}/storage/initialize"): Probe(SETTINGS),
+    ("POST", "/api/cameras/{device_id}/wifi"): Probe(SETTINGS, body=INVALID),
+    ("POST", "/api/cameras/probe"): Probe(SIGNED_IN, body=INVALID),
     ("PATCH", "/api/cameras/{device_id}/settings"): Probe(SETTINGS, body=["not", "an", "object"]),
     # history (C7.2)
     ("GET", "/api/cameras/{device_id}/history/calendar"): Probe(HISTORY),
@@ -221,7 +232,7 @@ def expected(probe: Probe, role: str) -> str:
     if role == "anonymous":
         return "401"
     if probe.need == SIGNED_IN:
-        return "ok"
+        return "403" if probe.hub_owner and role != "stranger" else "ok"
     if role in ("stranger", "expired"):
         return "404"
     if role == "owner" or probe.need == "any":

@@ -132,7 +132,9 @@ async def deliveries(
     ]
 
 
-async def _notification_camera(notification_id: int, user: CurrentUser, session: DbSession) -> Located:
+async def _notification_camera(
+    notification_id: NotificationId, user: CurrentUser, session: DbSession
+) -> Located:
     """The camera that took the snapshot of one of the user's own notifications."""
     row = await _own_notification(session, user.id, notification_id)
     camera_id = (row.data or {}).get("camera_id")
