@@ -100,8 +100,8 @@ PROBES: dict[tuple[str, str], Probe] = {
     ),
     ("PUT", "/api/auth/unlock-pin"): Probe(SIGNED_IN, body=INVALID),
     ("PUT", "/api/auth/password"): Probe(SIGNED_IN, body=INVALID),
-    ("POST", "/api/auth/sessions/sign-out-others"): Probe(SIGNED_IN, last=True),
-    ("DELETE", "/api/auth/me"): Probe(SIGNED_IN, body=INVALID, last=True),
+    ("POST", "/api/auth/sessions/sign-out-others"): Probe(SIGNED_IN),
+    ("DELETE", "/api/auth/me"): Probe(SIGNED_IN, body=INVALID),
     ("POST", "/api/auth/invites"): Probe(SIGNED_IN, hub_owner=True),
     # devices and sharing (A2, A3, A5)
     ("GET", "/api/devices"): Probe(SIGNED_IN),
