@@ -47,7 +47,14 @@ def test_vakt_hub_serves_with_broker_and_database_from_flags_and_env(
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        assert health == {"status": "ok", "version": health["version"], "database": True, "mqtt": True}
+        ingest = {"state": "ok", "reason": None, "waiting": 0}
+        assert health == {
+            "status": "ok",
+            "version": health["version"],
+            "database": True,
+            "mqtt": True,
+            "ingest": ingest,
+        }
         assert (tmp_path / "hub.db").exists()
         url = f"http://127.0.0.1:{port}"
         user = {"email": "a@example.org", "username": "alice", "password": "correct horse battery"}

@@ -22,6 +22,7 @@ from vakt.hub.ratelimit import FailureLimiter
 from vakt.hub.routers import (
     auth,
     cameras,
+    dead_letters,
     defense,
     devices,
     health,
@@ -55,6 +56,7 @@ ROUTERS: list[APIRouter] = [
     cameras.router,
     history.router,
     live.router,
+    dead_letters.router,
     web.router,
 ]
 

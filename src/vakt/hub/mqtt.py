@@ -11,16 +11,38 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vakt.hub.bus import EventBus
 from vakt.hub.db import utcnow
 from vakt.hub.hooks import HookRunner
-from vakt.hub.ingest import Batch, DeviceDirectory, DeviceRef, Incoming, IngestStats, store_batch
+from vakt.hub.ingest import (
+    Batch,
+    DeviceDirectory,
+    DeviceRef,
+    Incoming,
+    IngestStats,
+    Receipts,
+    dead_letter,
+    store_batch,
+)
 from vakt.hub.models.devices import Device
 from vakt.hub.permissions import Permission
 from vakt.hub.settings import HubSettings
-from vakt.protocol import Ack, Channel, Command, Event, ProtocolError, decode, encode, parse_topic, topic
+from vakt.protocol import (
+    Ack,
+    Channel,
+    Command,
+    Event,
+    ProtocolError,
+    Receipt,
+    decode,
+    encode,
+    parse_topic,
+    topic,
+)
+from vakt.protocol.messages import MAX_RECEIPT_IDS, read_id
 from vakt.protocol.topics import PREFIX
 
 log = logging.getLogger(__name__)
@@ -30,7 +52,14 @@ StateHook = Callable[[Device, dict[str, Any]], Awaitable[None]]
 AvailabilityHook = Callable[[Device, bool], Awaitable[None]]
 _BATCH_MAX = 500
 _LINGER_S = 0.01
+_QUEUE_MAX = (
+    10_000  # received, not yet committed; beyond it the hub stops reading and the broker keeps the rest
+)
+_RETRY_MAX_S = 5.0  # longest wait between two tries to reach the database
 BUS_TOPIC = "vakt/hub/bus"  # live messages between hub processes (only the hub account may use it)
+
+
+_STORED = (Channel.EVENT, Channel.STATE, Channel.AVAILABILITY)
 
 
 def default_client_id(settings: HubSettings) -> str:
@@ -41,6 +70,22 @@ def default_client_id(settings: HubSettings) -> str:
 
 class CommandError(Exception):
     """A command that could not be delivered or was not answered in time."""
+
+
+class ManualAckClient(aiomqtt.Client):
+    """An aiomqtt client that acknowledges a QoS 1 message only when told to (G7: after the commit).
+
+    aiomqtt 2.5 has no manual acknowledgement; the paho-mqtt client under it has (``manual_ack_set``,
+    ``ack(mid, qos)``), set here before the connection so no message of a resumed session is acked early.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client.manual_ack_set(True)
+
+    def ack(self, message: aiomqtt.Message) -> None:
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
 
 
 class HubMqtt:
@@ -56,7 +101,7 @@ class HubMqtt:
         self._bus = bus
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
-        self._queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=50_000)
+        self._queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=_QUEUE_MAX)
         self._pending: dict[str, tuple[str, asyncio.Future[Ack]]] = {}
         self._event_hooks: list[HookRunner] = []
         self._state_hooks: list[HookRunner] = []
@@ -64,6 +109,10 @@ class HubMqtt:
         self._tasks: list[asyncio.Task[None]] = []
         self._backlog = 0  # messages received and not yet stored
         self._refreshes: set[asyncio.Task[None]] = set()
+        self._receipts: set[asyncio.Future[Any]] = set()
+        self._closing = False  # stop(): take no more messages, commit those taken
+        self._backpressure: str | None = None  # why storing is paused (the database is away), else None
+        self._backpressure_since: float | None = None
 
     # -- hooks for other areas -------------------------------------------------------------------
     def on_event(self, callback: EventHook) -> None:
@@ -97,7 +146,21 @@ class HubMqtt:
             asyncio.create_task(self._writer_loop(), name="hub-mqtt-writer"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, drain_timeout: float = 10.0) -> None:
+        """Commit what was taken, then leave: what is not committed was never acknowledged, so the
+        broker (persistent session) or the device's outbox still has it; nothing is lost by stopping."""
+        self._closing = True
+        try:
+            await self._drained(drain_timeout)
+        except TimeoutError:
+            log.warning(
+                "stopping with %d device messages not yet stored (%s); they were not acknowledged, "
+                "the broker and the devices keep them for the next start",
+                self._backlog,
+                self._backpressure or "storage is slow",
+            )
+        if self._receipts:
+            await asyncio.wait(self._receipts, timeout=2)
         for task in [*self._tasks, *self._refreshes]:
             task.cancel()
         for task in [*self._tasks, *self._refreshes]:
@@ -116,7 +179,7 @@ class HubMqtt:
         identifier = self.settings.mqtt_client_id or default_client_id(self.settings)
         while True:
             try:
-                async with aiomqtt.Client(
+                async with ManualAckClient(
                     self.settings.mqtt_host,
                     self.settings.mqtt_port,
                     username=self.settings.mqtt_username,
@@ -153,7 +216,13 @@ class HubMqtt:
     async def _take(self, message: aiomqtt.Message) -> None:
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
-        await self._receive(message.topic.value, raw)
+        client = self._client
+        await self._receive(message.topic.value, raw, lambda: self._ack(client, message))
+
+    def _ack(self, client: aiomqtt.Client | None, message: aiomqtt.Message) -> None:
+        """PUBACK on the connection that delivered it; after a reconnect the broker sends it again instead."""
+        if client is not None and client is self._client and isinstance(client, ManualAckClient):
+            client.ack(message)
 
     async def _drain_received(self, client: aiomqtt.Client) -> None:
         """Messages already received (and acknowledged to the broker) when the link drops must not be lost.
@@ -185,21 +254,26 @@ class HubMqtt:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignored a malformed relayed live message (%s)", exc)
 
-    async def _receive(self, name: str, payload: bytes) -> None:
-        if name == BUS_TOPIC:
-            await self._deliver_relayed(payload)
+    async def _receive(self, name: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
+        if self._closing:
+            return  # not acknowledged: the broker delivers it again to the next hub session
+        parsed = parse_topic(name)
+        if parsed is None or parsed.channel not in _STORED:
+            if ack is not None:
+                ack()  # nothing to store: live messages, command answers, foreign topics
+            if name == BUS_TOPIC:
+                await self._deliver_relayed(payload)
+                return
+            self.stats.received += 1
+            if parsed is None:
+                self.stats.rejected["unknown_topic"] += 1
+                log.warning("rejected MQTT message on %s: not a vakt device topic", name)
+            elif parsed.channel is Channel.ACK:
+                self._resolve_ack(parsed.serial, payload)
             return
         self.stats.received += 1
-        parsed = parse_topic(name)
-        if parsed is None:
-            self.stats.rejected["unknown_topic"] += 1
-            log.warning("rejected MQTT message on %s: not a vakt device topic", name)
-            return
-        if parsed.channel is Channel.ACK:
-            self._resolve_ack(parsed.serial, payload)
-        elif parsed.channel is not Channel.CMD:
-            self._backlog += 1
-            await self._queue.put(Incoming(parsed.serial, parsed.channel, payload, utcnow()))
+        self._backlog += 1
+        await self._queue.put(Incoming(parsed.serial, parsed.channel, payload, utcnow(), ack))
 
     def _resolve_ack(self, serial: str, payload: bytes) -> None:
         try:
@@ -224,41 +298,162 @@ class HubMqtt:
                 await asyncio.sleep(_LINGER_S)  # let a batch gather: one transaction for many messages
             while len(items) < _BATCH_MAX and not self._queue.empty():
                 items.append(self._queue.get_nowait())
-            for batch in await self._store(items):
+            batches = await self._store(items)
+            receipts = Receipts()
+            for batch in batches:
+                receipts.merge(batch.receipts)
+            self._send_receipts(receipts)
+            for item in items:  # in the order received: the broker may now forget them
+                if item.ack is not None:
+                    item.ack()
+            for batch in batches:
                 await self._after_commit(batch)
             self._backlog -= len(items)
 
     async def _store(self, items: list[Incoming]) -> list[Batch]:
-        """Store a batch; if it keeps failing, store its messages one by one: one bad one sinks no other."""
+        """Store a batch, waiting as long as the database is away (never dropping what was taken); when
+        the database works but the batch fails, store one by one: one bad message sinks no other."""
         delay = 0.5
-        for attempt in range(3):
+        while True:
             try:
                 async with self._sessionmaker() as session:
-                    return [await store_batch(session, self.directory, items, self.stats)]
-            except Exception:
-                log.exception("storing %d device messages failed (attempt %d)", len(items), attempt + 1)
+                    batch = await store_batch(session, self.directory, items, self.stats)
+                self._storage_back()
+                return [batch]
+            except Exception as exc:
+                problem = await self._database_problem()
+                if problem is None:
+                    log.warning(
+                        "storing %d device messages failed (%s); storing them one by one", len(items), exc
+                    )
+                    return await self._store_one_by_one(items)
+                self._storage_paused(problem, len(items))
                 await asyncio.sleep(delay)
-                delay *= 2
-        batches = []
-        for item in items:
-            try:
-                async with self._sessionmaker() as session:
-                    batches.append(await store_batch(session, self.directory, [item], self.stats))
-            except Exception:
-                self.stats.rejected["storage_error"] += 1
-                log.exception(
-                    "dropped a %s message from %s that cannot be stored", item.channel.value, item.serial
-                )
+                delay = min(delay * 2, _RETRY_MAX_S)
+
+    async def _store_one_by_one(self, items: list[Incoming]) -> list[Batch]:
+        batches: list[Batch] = []
+        for index, item in enumerate(items):
+            for attempt in range(2):
+                try:
+                    async with self._sessionmaker() as session:
+                        batches.append(await store_batch(session, self.directory, [item], self.stats))
+                    break
+                except Exception as exc:
+                    if await self._database_problem() is not None:
+                        return batches + await self._store(items[index:])  # an outage after all: wait
+                    if attempt == 0:
+                        await asyncio.sleep(0.2)
+                        continue
+                    batches.append(await self._refuse_unstorable(item, exc))
         return batches
 
-    async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until every received message has been stored and its hooks have run (tests, shutdown)."""
+    async def _refuse_unstorable(self, item: Incoming, exc: Exception) -> Batch:
+        """A message the working database refuses twice can never be stored: a dead letter, not a retry."""
+        detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+        reason = f"the database refused it: {type(exc).__name__}: {detail}"
+        self.stats.rejected["storage_error"] += 1
+        log.error(
+            "device %s: a %s message on %s can never be stored (%s); kept as a dead letter",
+            item.serial,
+            item.channel.value,
+            topic(item.serial, item.channel),
+            reason,
+        )
+        batch = Batch()
+        if item.channel is not Channel.EVENT:
+            return batch
+        try:
+            async with self._sessionmaker() as session:
+                refs = await self.directory.resolve(session, {item.serial})
+                if item.serial in refs:
+                    session.add(dead_letter(refs[item.serial], item, reason))
+                    await session.commit()
+                    self.stats.dead_letters += 1
+        except Exception:
+            log.exception("device %s: the dead letter itself could not be stored", item.serial)
+        event_id = read_id(item.payload)
+        if event_id is not None:
+            batch.receipts.refuse(item.serial, event_id, reason)
+        return batch
+
+    async def _database_problem(self) -> str | None:
+        """None when the database answers; else why not, in words for the log and /api/health."""
+        try:
+            async with asyncio.timeout(5), self._sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            return f"the database is unreachable ({detail})"
+        return None
+
+    def _storage_paused(self, reason: str, waiting: int) -> None:
+        if self._backpressure is None:
+            self._backpressure_since = asyncio.get_running_loop().time()
+            log.warning(
+                "device messages are not being stored: %s. Holding %d; the hub takes no more for now "
+                "(the broker and the gateways keep them) and retries every few seconds",
+                reason,
+                waiting,
+            )
+        self._backpressure = reason
+
+    def _storage_back(self) -> None:
+        if self._backpressure is not None:
+            since = self._backpressure_since or asyncio.get_running_loop().time()
+            log.warning(
+                "the database is back after %.0f s: storing device messages again",
+                asyncio.get_running_loop().time() - since,
+            )
+            self._backpressure = self._backpressure_since = None
+
+    @property
+    def ingest_health(self) -> dict[str, Any]:
+        """For /api/health: whether device messages are being stored, and if not, why."""
+        if self._backpressure is None:
+            return {"state": "ok", "reason": None, "waiting": self._backlog}
+        return {"state": "backpressure", "reason": self._backpressure, "waiting": self._backlog}
+
+    def _send_receipts(self, receipts: Receipts) -> None:
+        """Tell each device which of its events are committed (G7), so its outbox can let them go."""
+        client = self._client
+        serials = receipts.serials()
+        if client is None or not serials:
+            return  # the device sends them again; they are confirmed then
+        payloads: list[tuple[str, bytes]] = []
+        for serial in serials:
+            stored = receipts.stored.get(serial, [])
+            refused = receipts.refused.get(serial, [])
+            for start in range(0, max(len(stored), len(refused)), MAX_RECEIPT_IDS):
+                end = start + MAX_RECEIPT_IDS
+                receipt = Receipt(stored=stored[start:end], refused=refused[start:end])
+                payloads.append((topic(serial, Channel.RECEIPT), encode(receipt)))
+        task = asyncio.ensure_future(self._publish_all(client, payloads))
+        self._receipts.add(task)
+        task.add_done_callback(self._receipts.discard)
+
+    @staticmethod
+    async def _publish_all(client: aiomqtt.Client, payloads: list[tuple[str, bytes]]) -> None:
+        # QoS 0: a receipt lost with its connection costs only a re-send, which is confirmed again
+        try:
+            await asyncio.gather(*(client.publish(name, body, qos=0) for name, body in payloads))
+        except aiomqtt.MqttError as exc:
+            log.info("receipts not sent (%s); the devices send those events again", exc)
+
+    async def _drained(self, timeout: float) -> None:
+        """Wait until every message taken has been committed (or refused) and acknowledged."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self._backlog > 0:
             if loop.time() > deadline:
                 raise TimeoutError("ingest queue did not drain")
             await asyncio.sleep(0.02)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every received message has been stored and its hooks have run (tests, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await self._drained(timeout)
         for runner in self._runners:
             await asyncio.wait_for(runner.join(), max(0.1, deadline - loop.time()))
 

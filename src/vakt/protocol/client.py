@@ -2,8 +2,9 @@
 
 Connects with the device's credentials, sets the last will ``offline`` and publishes a retained
 ``online`` on each serial it speaks for, republishes the last retained state after a reconnect,
-publishes events at QoS 1 (returns only once the broker has acknowledged them), and answers every
-command with exactly one Ack. Malformed commands are logged and answered with an error Ack when an
+publishes events at QoS 1 (returns only once the broker has acknowledged them), hands the hub's
+receipts (events committed, G7) to a callback when one is set, and answers every command with exactly
+one Ack. Malformed commands are logged and answered with an error Ack when an
 id can be read; a replayed command id is not executed again, its first Ack is re-sent.
 """
 
@@ -22,13 +23,15 @@ from typing import Any
 
 import aiomqtt
 
-from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, decode, encode
+from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, Receipt, decode, encode
 from vakt.protocol.topics import Channel, parse_topic, topic
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[str, Command], Awaitable[dict[str, Any] | None]]
 """Called with (serial the command was sent to, command); returns the Ack's result or raises."""
+ReceiptHandler = Callable[[str, Receipt], None]
+"""Called with (serial the receipt is for, receipt): the hub has committed these events."""
 
 
 class CommandError(Exception):
@@ -101,6 +104,7 @@ class DeviceClient:
         self._session_started = False
         self._lost = asyncio.Event()
         self._on_connect: list[Callable[[], None]] = []
+        self._on_receipt: ReceiptHandler | None = None
         self._denied: set[str] = set()  # serials whose command topic the broker refused so far
         self._retry_task: asyncio.Future[None] | None = None
         self.connected = asyncio.Event()
@@ -112,6 +116,10 @@ class DeviceClient:
     def on_connect(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (synchronously) after every successful (re)connection."""
         self._on_connect.append(callback)
+
+    def on_receipt(self, callback: ReceiptHandler) -> None:
+        """Subscribe to the hub's receipts (``vakt/v1/<serial>/receipt``) and call ``callback`` for each."""
+        self._on_receipt = callback
 
     def _add_serial_local(self, serial: str) -> bool:
         topic(serial, Channel.CMD)
@@ -203,8 +211,12 @@ class DeviceClient:
 
     async def _subscribe(self, client: aiomqtt.Client, serials: list[str]) -> list[str]:
         """Subscribe to the serials' command topics; returns those the broker refused (SUBACK 0x80)."""
-        granted = await client.subscribe([(topic(serial, Channel.CMD), 1) for serial in serials])
+        topics = [(topic(serial, Channel.CMD), 1) for serial in serials]
+        if self._on_receipt is not None:
+            topics += [(topic(serial, Channel.RECEIPT), 1) for serial in serials]
+        granted = await client.subscribe(topics)
         codes = [code if isinstance(code, int) else int(code.value) for code in granted or ()]
+        codes = codes[: len(serials)]  # the command subscriptions decide; receipts share their ACL
         denied = [serial for serial, code in zip(serials, codes, strict=False) if code >= 0x80]
         for serial in denied:
             log.warning(
@@ -307,12 +319,24 @@ class DeviceClient:
 
     async def _dispatch(self, name: str, payload: bytes) -> None:
         parsed = parse_topic(name)
+        if parsed is not None and parsed.channel is Channel.RECEIPT and parsed.serial in self._serials:
+            self._take_receipt(parsed.serial, payload)
+            return
         if parsed is None or parsed.channel is not Channel.CMD or parsed.serial not in self._serials:
             log.warning("%s: ignoring message on unexpected topic %s", self.serial, name)
             return
         ack = await self._execute(parsed.serial, payload)
         if ack is not None:
             await self.send_ack(parsed.serial, ack)
+
+    def _take_receipt(self, serial: str, payload: bytes) -> None:
+        try:
+            receipt = decode(Receipt, payload)
+        except ProtocolError as exc:
+            log.warning("%s: ignoring a malformed receipt (%s)", serial, exc)
+            return
+        if self._on_receipt is not None:
+            self._on_receipt(serial, receipt)
 
     async def _execute(self, serial: str, payload: bytes) -> Ack | None:
         try:
