@@ -64,6 +64,7 @@ class Gateway:
             handler=self._handle,
             relayed_serials=[s for s in self.memory.paired if s in self.locks],
             tls_context=tls,
+            replay_file=config.data_dir / "commands.json",
         )
         self.client.on_connect(self._wake_sender)
         self.client.on_receipt(self._on_receipt)

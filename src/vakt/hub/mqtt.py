@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiomqtt
@@ -514,20 +515,29 @@ class HubMqtt:
     async def send_command(
         self, serial: str, name: str, args: dict[str, Any] | None = None, timeout: float | None = None
     ) -> Ack:
-        """Publish a command to a device and wait for its Ack (same id); raises CommandError."""
+        """Publish a command to a device and wait for its Ack (same id); raises CommandError.
+
+        The command expires when the wait ends: a device that gets it later refuses it, so a command
+        reported as failed is never carried out afterwards; a repeat of it is answered, not run again.
+        """
         client = self._client
         if client is None:
-            raise CommandError("the hub is not connected to the MQTT broker")
-        command = Command(target=serial, name=name, args=args or {})
+            raise CommandError("the hub is not connected to the MQTT broker; the command was not sent")
+        wait = timeout or self.settings.command_timeout_s
+        expires = utcnow() + timedelta(seconds=wait)
+        command = Command(target=serial, name=name, args=args or {}, expires_at=expires)
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._pending[command.id] = (serial, future)
         try:
             await client.publish(topic(serial, Channel.CMD), encode(command), qos=1)
-            return await asyncio.wait_for(future, timeout or self.settings.command_timeout_s)
+            return await asyncio.wait_for(future, wait)
         except TimeoutError:
-            raise CommandError(f"{serial} did not answer {name} in time") from None
+            raise CommandError(
+                f"{name} got no reply within {wait:g} s; it may be offline or out of range. "
+                "The command expired and will not be carried out"
+            ) from None
         except aiomqtt.MqttError as exc:
-            raise CommandError(f"could not send {name} to {serial}: {exc}") from None
+            raise CommandError(f"{name} could not be sent ({exc}); it was not carried out") from None
         finally:
             self._pending.pop(command.id, None)
 

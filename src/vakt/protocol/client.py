@@ -16,14 +16,15 @@ import json
 import logging
 import random
 import ssl
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
 from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, Receipt, decode, encode
+from vakt.protocol.replay import CommandMemory
 from vakt.protocol.topics import Channel, parse_topic, topic
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class DeviceClient:
         max_command_age: float = 120.0,
         replay_cache: int = 512,
         tls_context: ssl.SSLContext | None = None,
+        replay_file: Path | None = None,
     ) -> None:
         topic(serial, Channel.CMD)  # validates the serial
         self.serial = serial
@@ -97,8 +99,7 @@ class DeviceClient:
         self._keepalive = keepalive
         self._reconnect = (reconnect_min, reconnect_max)
         self._max_age = max_command_age
-        self._acks: OrderedDict[str, Ack] = OrderedDict()
-        self._replay_cache = replay_cache
+        self._acks = CommandMemory(replay_cache, replay_file)
         self._states: dict[str, bytes] = {}
         self._client: aiomqtt.Client | None = None
         self._session_started = False
@@ -345,21 +346,24 @@ class DeviceClient:
             ident = _id_of(payload)
             log.warning("%s: malformed command (%s)%s", serial, exc, "" if ident else "; no id, not answered")
             return Ack(id=ident, ok=False, error=str(exc)) if ident else None
-        if command.id in self._acks:
+        answered = self._acks.get(command.id)
+        if answered is not None:
             log.info("%s: command %s replayed; re-sending its ack without executing", serial, command.id)
-            return self._acks[command.id]
+            return answered
         ack = await self._run_handler(serial, command)
-        self._acks[command.id] = ack
-        while len(self._acks) > self._replay_cache:
-            self._acks.popitem(last=False)
+        self._acks.remember(ack)
         return ack
 
     async def _run_handler(self, serial: str, command: Command) -> Ack:
         if command.target != serial:
             return Ack(id=command.id, ok=False, error=f"command target {command.target} sent to {serial}")
-        age = (datetime.now(UTC) - command.ts).total_seconds()
+        now = datetime.now(UTC)
+        age = (now - command.ts).total_seconds()
         if age > self._max_age:
             return Ack(id=command.id, ok=False, error=f"command expired ({age:.0f} s old)")
+        if command.expires_at is not None and now > command.expires_at:
+            # the hub has already told the user it expired: carrying it out now would surprise them
+            return Ack(id=command.id, ok=False, error="command expired before it arrived; not carried out")
         if self._handler is None:
             return Ack(id=command.id, ok=False, error=f"unknown command {command.name}")
         try:

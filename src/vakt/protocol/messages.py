@@ -72,6 +72,9 @@ class Command(_Message):
     target: str = Field(min_length=1, max_length=64, description="serial of the device that must act")
     name: str = Field(min_length=1, max_length=64, description="e.g. lock.unlock, camera.siren")
     args: dict[str, Any] = Field(default_factory=dict)
+    expires_at: AwareDatetime | None = Field(
+        None, description="the sender stops waiting then: a device refuses it after this time"
+    )
 
 
 class Ack(_Message):
