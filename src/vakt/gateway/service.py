@@ -198,15 +198,18 @@ class Gateway:
                     len(received),
                 )
                 return
-            received.popleft()
+            event = received.popleft()
+            _queued(event)
             self._outbox_ready.set()
 
     def raise_event(self, type_: str, data: dict[str, Any]) -> None:
+        event = Event(source=self.config.serial, type=type_, data=data)
         try:
-            self.outbox.append(Event(source=self.config.serial, type=type_, data=data))
+            self.outbox.append(event)
         except sqlite3.Error as exc:
             log.error("gateway %s: event %s not stored (%s)", self.config.serial, type_, exc)
             return
+        _queued(event)
         self._outbox_ready.set()
 
     def _wake_sender(self) -> None:
@@ -409,6 +412,11 @@ class Gateway:
             self.panel.power_on(self.clock())
             return {"led": self.panel.led.value, "phase": self.panel.phase.value}
         raise CommandError(f"a gateway has no input {args.input!r}; it has: function_button, power")
+
+
+def _queued(event: Event) -> None:
+    """One line per event safely on disk: the gateway's own record of what it owes the hub (G7)."""
+    log.info("queued event %s (%s from %s)", event.id, event.type, event.source)
 
 
 async def run_forever(config: GatewayConfig) -> None:

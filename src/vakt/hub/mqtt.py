@@ -308,7 +308,10 @@ class HubMqtt:
                 if item.ack is not None:
                     item.ack()
             for batch in batches:
-                await self._after_commit(batch)
+                try:
+                    await self._after_commit(batch)
+                except Exception:  # the rows are committed: a failing reaction must not stop storage
+                    log.exception("reacting to stored device messages failed")
             self._backlog -= len(items)
 
     async def _store(self, items: list[Incoming]) -> list[Batch]:
@@ -462,11 +465,7 @@ class HubMqtt:
         ids = {ref.id for ref, _ in batch.events} | set(batch.states) | set(batch.availability)
         if not ids:
             return
-        if self._event_hooks or self._state_hooks or self._availability_hooks:
-            async with self._sessionmaker() as session:
-                devices = {d.id: d for d in await _load_devices(session, ids)}
-        else:
-            devices = {}
+        devices = await self._devices_for_hooks(ids) if self._runners else {}
         live = self._bus.subscriber_count > 0 or self._bus.relayed  # build messages only for listeners
         for device_id, (_, online) in batch.availability.items():
             if live:
@@ -486,6 +485,19 @@ class HubMqtt:
                 }
                 await self._bus.publish(message, ref.id, permission=Permission.HISTORY)
             await self._run_hooks(self._event_hooks, devices.get(ref.id), event)
+
+    async def _devices_for_hooks(self, ids: set[int]) -> dict[int, Device]:
+        """The devices the hooks are called with; the rows are committed, so a database gone away
+        just now costs these hooks (after a few tries), never the storage of what comes next."""
+        for attempt in range(3):
+            try:
+                async with self._sessionmaker() as session:
+                    return {d.id: d for d in await _load_devices(session, ids)}
+            except Exception as exc:
+                if attempt == 2:
+                    log.warning("reactions to %d stored device messages skipped: %s", len(ids), exc)
+                await asyncio.sleep(0.5)
+        return {}
 
     async def _publish_state(self, device_id: int, state: dict[str, Any]) -> None:
         """A lock's credential list goes only to users with the settings permission (A5)."""

@@ -175,6 +175,7 @@ class DeviceClient:
             tls_context=self._tls,
         ) as client:
             # subscribe everything before saying "online", so no command sent after it is missed
+            client.pending_calls_threshold = 1000  # a gateway sends a window of events at once, by design
             denied = await self._subscribe(client, list(self._serials))
             for serial in list(self._serials):
                 if serial not in denied:

@@ -143,8 +143,9 @@ def check_size_and_depth(raw: bytes) -> None:
 
 def read_id(payload: bytes) -> str | None:
     """The ``id`` of a message that failed validation, when one can still be read from it safely."""
+    if len(payload) > 16 * MAX_PAYLOAD_BYTES or json_depth(payload) > MAX_JSON_DEPTH:
+        return None  # parsing it could cost too much memory or recursion
     try:
-        check_size_and_depth(payload)
         raw = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         return None
