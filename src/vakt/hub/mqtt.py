@@ -43,6 +43,7 @@ from vakt.protocol import (
     parse_topic,
     topic,
 )
+from vakt.protocol.client import cancel_and_wait
 from vakt.protocol.messages import MAX_RECEIPT_IDS, read_id
 from vakt.protocol.topics import PREFIX
 
@@ -189,22 +190,20 @@ class HubMqtt:
                     clean_session=not self.settings.mqtt_persistent_session,
                     keepalive=30,
                 ) as client:
-                    for channel in (Channel.STATE, Channel.ACK, Channel.AVAILABILITY):
-                        await client.subscribe(f"{PREFIX}/+/{channel.value}", qos=1)
-                    events = f"{PREFIX}/+/{Channel.EVENT.value}"
-                    group = self.settings.mqtt_shared_group
-                    # Several hub processes: each event is stored by one of them, live messages reach all.
-                    await client.subscribe(f"$share/{group}/{events}" if group else events, qos=1)
-                    if group:
-                        await client.subscribe(BUS_TOPIC, qos=1)
                     self._client = client
-                    self._connected.set()
-                    backoff = 0.5
-                    log.info("hub connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+                    # Read before subscribing: a resumed session's backlog flows (and is acknowledged)
+                    # meanwhile; a broker that waits for those acks before its SUBACK (amqtt) is not stuck.
+                    reader = asyncio.ensure_future(self._read(client))
                     try:
-                        async for message in client.messages:
-                            await self._take(message)
+                        await self._subscribe(client)
+                        self._connected.set()
+                        backoff = 0.5
+                        log.info(
+                            "hub connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port
+                        )
+                        await reader
                     finally:
+                        await cancel_and_wait(reader)
                         await self._drain_received(client)
             except aiomqtt.MqttError as exc:
                 log.warning("MQTT connection lost (%s); retrying in %.1f s", exc, backoff)
@@ -213,6 +212,20 @@ class HubMqtt:
                 self._connected.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        for channel in (Channel.STATE, Channel.ACK, Channel.AVAILABILITY):
+            await client.subscribe(f"{PREFIX}/+/{channel.value}", qos=1)
+        events = f"{PREFIX}/+/{Channel.EVENT.value}"
+        group = self.settings.mqtt_shared_group
+        # Several hub processes: each event is stored by one of them, live messages reach all.
+        await client.subscribe(f"$share/{group}/{events}" if group else events, qos=1)
+        if group:
+            await client.subscribe(BUS_TOPIC, qos=1)
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._take(message)
 
     async def _take(self, message: aiomqtt.Message) -> None:
         payload = message.payload
