@@ -29,7 +29,6 @@ from vakt.protocol.messages import Command, Event, Receipt
 log = logging.getLogger(__name__)
 
 SEND_WINDOW = 100  # (chosen) events sent and not yet confirmed by the hub, at most
-RESEND_AFTER_S = 5.0  # (chosen) no receipt for this long: send the unconfirmed events again
 RESEND_MAX_S = 60.0  # the wait doubles while the hub stays silent (down), up to this
 
 
@@ -70,7 +69,7 @@ class Gateway:
         self.client.on_receipt(self._on_receipt)
         self._outbox_ready = asyncio.Event()
         self._in_flight: dict[str, float] = {}  # event id -> when it was (last) sent, oldest first
-        self._resend_after = RESEND_AFTER_S
+        self._resend_after = config.resend_after
         self._reconnected = False
         self._client_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -237,7 +236,7 @@ class Gateway:
         for ident in ids:
             self._in_flight.pop(ident, None)
         if confirmed:
-            self._resend_after = RESEND_AFTER_S
+            self._resend_after = self.config.resend_after
         self._outbox_ready.set()
 
     async def _send_outbox(self) -> None:
