@@ -38,7 +38,8 @@ async def publish_poison_then_check(system: System) -> None:
         password=device_password(system.home.gateway.code),
         identifier=f"poison-{secrets.token_hex(3)}",
     ) as client:
-        await client.subscribe(f"vakt/v1/{lock}/receipt", qos=1)
+        # a relayed lock's receipts go to its gateway's topic: one per connection and batch
+        await client.subscribe(f"vakt/v1/{system.home.gateway.serial}/receipt", qos=1)
         base = f"vakt/v1/{lock}"
         for payload in (early, late, deep, big):
             await client.publish(f"{base}/event", payload, qos=1)

@@ -145,6 +145,25 @@ class DeviceDirectory:
     def by_id(self, device_id: int) -> DeviceRef | None:
         return self._by_id.get(device_id)
 
+    async def resolve_ids(self, session: AsyncSession, ids: set[int]) -> None:
+        """Cache these devices too (a relayed lock's gateway, which gets the lock's receipts)."""
+        missing = [i for i in ids if i not in self._by_id]
+        if missing:
+            rows = await session.execute(
+                select(Device.id, Device.serial, Device.parent_id).where(Device.id.in_(missing))
+            )
+            for device_id, serial, parent_id in rows.all():
+                ref = DeviceRef(device_id, serial, parent_id)
+                self._by_serial[serial] = ref
+                self._by_id[device_id] = ref
+
+    def receipt_serial(self, serial: str) -> str:
+        """Where a device's receipts go: its gateway's topic when one speaks for it (one receipt per
+        connection and batch, not one per relayed lock), else its own."""
+        ref = self._by_serial.get(serial)
+        parent = self._by_id.get(ref.parent_id) if ref is not None and ref.parent_id is not None else None
+        return parent.serial if parent is not None else serial
+
 
 def _finite_json(value: Any, what: str) -> None:
     """Refuse NaN/Infinity: PostgreSQL's JSON type rejects them, which would fail the whole batch."""
@@ -171,6 +190,7 @@ async def store_batch(
     """Validate and store a batch of event/state/availability messages in one transaction."""
     serials = {i.serial for i in items}
     known = await directory.resolve(session, serials)
+    await directory.resolve_ids(session, {r.parent_id for r in known.values() if r.parent_id is not None})
     batch = Batch()
     events: dict[str, tuple[DeviceRef, Event, datetime]] = {}
     letters: list[DeadLetter] = []
@@ -181,7 +201,7 @@ async def store_batch(
                 raise Rejected("unknown_device", f"no device with serial {item.serial!r} at this hub")
             if item.channel is Channel.EVENT:
                 event = _validate_event(ref, known, item.payload)
-                batch.receipts.store(item.serial, event.id)
+                batch.receipts.store(directory.receipt_serial(item.serial), event.id)
                 if event.id in events:
                     _reject(stats, "duplicate", item, f"event {event.id} repeated")
                     continue
@@ -194,10 +214,10 @@ async def store_batch(
         except ProtocolError as exc:
             reason = "oversized" if "exceeds" in str(exc) else "malformed"
             _reject(stats, reason, item, str(exc))
-            _refuse(batch, letters, ref, item, str(exc))
+            _refuse(batch, letters, ref, item, str(exc), directory.receipt_serial(item.serial))
         except Rejected as exc:
             _reject(stats, exc.reason, item, str(exc))
-            _refuse(batch, letters, ref, item, str(exc))
+            _refuse(batch, letters, ref, item, str(exc), directory.receipt_serial(item.serial))
     if events:
         inserted = await _insert_events(session, list(events.values()))
         for event_id, (ref, event, _) in events.items():
@@ -278,7 +298,12 @@ def dead_letter(ref: DeviceRef, item: Incoming, reason: str) -> DeadLetter:
 
 
 def _refuse(
-    batch: Batch, letters: list[DeadLetter], ref: DeviceRef | None, item: Incoming, reason: str
+    batch: Batch,
+    letters: list[DeadLetter],
+    ref: DeviceRef | None,
+    item: Incoming,
+    reason: str,
+    receipt_serial: str,
 ) -> None:
     """An event refused for good: a dead letter for its owner, a receipt so the device stops re-sending."""
     if item.channel is not Channel.EVENT:
@@ -287,7 +312,7 @@ def _refuse(
         letters.append(dead_letter(ref, item, reason))
     event_id = read_id(item.payload)
     if event_id is not None:
-        batch.receipts.refuse(item.serial, event_id, reason)
+        batch.receipts.refuse(receipt_serial, event_id, reason)
 
 
 def _reject(stats: IngestStats, reason: str, item: Incoming, detail: str) -> None:
