@@ -11,14 +11,15 @@ from typing import Any
 import aiomqtt
 
 from tests.broker.brokers import HUB_PASSWORD
-from vakt.protocol import Ack, Command, Event, decode, encode, parse_topic
+from vakt.protocol import Ack, Command, Event, Receipt, decode, encode, parse_topic
 from vakt.protocol.correlation import PendingCommands
 
 
 class TestHub:
     __test__ = False
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, confirm: bool = True) -> None:
+        self.confirm = confirm  # send receipts like the real hub (G7), else the gateway keeps re-sending
         self.host, self.port = host, port
         self.events: list[Event] = []
         self.states: dict[str, dict[str, Any]] = {}
@@ -54,7 +55,11 @@ class TestHub:
             return
         channel = parsed.channel.value
         if channel == "event":
-            self.events.append(decode(Event, payload))
+            event = decode(Event, payload)
+            self.events.append(event)
+            if self.confirm:
+                receipt = encode(Receipt(stored=[event.id]))
+                await self.client.publish(f"vakt/v1/{parsed.serial}/receipt", receipt, qos=0)
         elif channel == "ack":
             self.pending.resolve(decode(Ack, payload))
         elif channel == "state" and payload:
@@ -88,8 +93,8 @@ class TestHub:
 
 
 @contextlib.asynccontextmanager
-async def running_hub(host: str, port: int) -> AsyncIterator[TestHub]:
-    hub = TestHub(host, port)
+async def running_hub(host: str, port: int, confirm: bool = True) -> AsyncIterator[TestHub]:
+    hub = TestHub(host, port, confirm)
     task = asyncio.create_task(hub._run())
     try:
         await asyncio.wait_for(hub.connected.wait(), 10)

@@ -7,6 +7,7 @@ gateway process itself is killed (SIGKILL) with undelivered events in its outbox
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sqlite3
@@ -148,3 +149,47 @@ async def test_g7_gateway_killed_outbox_survives_the_restart(broker: Mosquitto, 
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+async def test_g7_events_leave_the_outbox_only_with_the_hubs_receipt(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """A PUBACK is not enough (a broker that forgot the hub's session would swallow the event): the
+    gateway keeps each event until the hub confirms it, re-sending what stays unconfirmed."""
+    config = GatewayConfig(
+        serial=GW,
+        code=DEVICES[GW],
+        mqtt_port=broker.port,
+        data_dir=tmp_path / "gw",
+        lock_serial=LK,
+        lock_code=DEVICES[LK],
+        tick_interval=0.05,
+        boot_seconds=0.3,
+        resend_after=0.5,
+    )
+    async with running_hub("127.0.0.1", broker.port, confirm=False) as hub, Gateway(config) as gateway:
+        await hub.wait_for(lambda: hub.states.get(LK, {}).get("paired") is True)
+        for _ in range(5):
+            gateway.lock_input(LK, "doorbell")
+        await hub.wait_for(lambda: len(hub.events_of(LK, "Doorbell")) >= 10)  # sent, unconfirmed, sent again
+        assert len(gateway.outbox) == 5
+        hub.confirm = True
+        await hub.wait_for(lambda: len(gateway.outbox) == 0, timeout=20)
+        assert len(unique_in_order(hub.events_of(LK, "Doorbell"))) == 5
+
+
+def test_g7_a_corrupt_outbox_is_moved_aside_and_the_gateway_keeps_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "gw"
+    data.mkdir()
+    (data / "outbox.sqlite").write_bytes(b"not a database, a disk that went wrong " * 200)
+    config = GatewayConfig(serial=GW, code=DEVICES[GW], data_dir=data, lock_serial=LK, lock_code=DEVICES[LK])
+    with caplog.at_level(logging.ERROR, logger="vakt.gateway.outbox"):
+        gateway = Gateway(config)
+    kept = list(data.glob("outbox.sqlite.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"not a database")
+    assert "is corrupt" in caplog.text and "moved aside" in caplog.text and str(kept[0]) in caplog.text
+    gateway.raise_event("Test", {})
+    assert len(gateway.outbox) == 1  # a fresh outbox, in use
+    gateway.outbox.close()

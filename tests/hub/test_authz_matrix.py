@@ -158,6 +158,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/api/arming"): Probe(SIGNED_IN),
     ("PUT", "/api/arming"): Probe(SIGNED_IN, body=INVALID),
     ("GET", "/api/detection/status"): Probe(SIGNED_IN),
+    ("GET", "/api/dead-letters"): Probe(SIGNED_IN),  # only the caller's own devices' (G7)
     ("GET", "/api/cameras/{device_id}/person-events"): Probe(HISTORY),
     ("GET", "/api/person-events/{event_id}/snapshot"): Probe(HISTORY, params=_person_event),
     # cameras (C5, C6, C9): controls that act on the camera need settings

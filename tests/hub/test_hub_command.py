@@ -54,6 +54,7 @@ def test_vakt_hub_serves_with_broker_and_database_from_flags_and_env(
             "mqtt": True,
         }
         assert health["broker"]["authorized"] is True  # let in as the hub (issue 11)
+        assert health["ingest"] == {"state": "ok", "reason": None, "waiting": 0}
         assert (tmp_path / "hub.db").exists()
         url = f"http://127.0.0.1:{port}"
         user = {"email": "a@example.org", "username": "alice", "password": "correct horse battery"}

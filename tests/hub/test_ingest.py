@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiomqtt
@@ -11,8 +12,9 @@ import websockets
 from sqlalchemy import func, select
 
 from tests.hub.conftest import Hub, Mosquitto, hub_settings, label, running_hub
+from vakt.hub.db import utcnow
 from vakt.hub.models.devices import Device, DeviceEvent
-from vakt.protocol import Availability, DeviceCredentials, Event, encode
+from vakt.protocol import Availability, Command, DeviceCredentials, Event, decode, encode
 from vakt.protocol.messages import MAX_PAYLOAD_BYTES
 
 
@@ -299,3 +301,52 @@ async def test_a8_a_slow_hook_delays_neither_storage_nor_other_hooks(hub: Hub) -
     assert [e.event_id for e in await _stored(hub)] == [e.id for e in events]
     release.set()
     await hub.app.state.mqtt.idle()
+
+
+async def test_a_command_to_an_offline_lock_expires_with_a_clear_504(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Nothing answers: the API says so in words, and the command carries its expiry so a lock that
+    hears it later refuses it instead of acting on something the user was told had failed."""
+    async with running_hub(hub_settings(tmp_path, mosquitto, command_timeout_s=1.0), mosquitto) as hub:
+        _, token = await hub.user("alice")
+        _, lock, creds = await _home(hub, token)
+        async with aiomqtt.Client(
+            "127.0.0.1", mosquitto.port, username=creds.username, password=creds.password
+        ) as device:
+            await device.subscribe(f"vakt/v1/{lock['serial']}/cmd", qos=1)
+            async with hub.client(token) as c:
+                r = await c.post(f"/api/locks/{lock['id']}/lock")
+            heard = [decode(Command, bytes(m.payload)) async for m in _first(device.messages)]  # type: ignore[arg-type]
+    assert r.status_code == 504
+    detail = r.json()["detail"]
+    assert "the lock did not answer" in detail and "may be offline" in detail and "expired" in detail
+    assert heard and heard[0].expires_at is not None and heard[0].expires_at <= utcnow()
+
+
+async def _first(messages: AsyncIterator[aiomqtt.Message]) -> AsyncIterator[aiomqtt.Message]:
+    async with asyncio.timeout(5):
+        async for message in messages:
+            yield message
+            return
+
+
+async def test_g7_dead_letters_are_listed_to_the_owner_only(hub: Hub) -> None:
+    _, alice = await hub.user("alice")
+    _, bob = await hub.user("bob")
+    _, lock, creds = await _home(hub, alice)
+    bad = json.dumps(
+        {"id": "poison0001", "source": lock["serial"], "type": "X", "ts": "0001-01-01T00:00:00Z"}
+    )
+    good = Event(source=lock["serial"], type="Doorbell")
+    topic = f"vakt/v1/{lock['serial']}/event"
+    await _publish_as(hub, creds, [(topic, bad.encode(), False), (topic, encode(good), False)])
+    await asyncio.sleep(0.3)
+    await hub.app.state.mqtt.idle()
+    assert [e.event_id for e in await _stored(hub)] == [good.id]
+    async with hub.client(alice) as c:
+        letters = (await c.get("/api/dead-letters")).json()
+    assert [(d["event_id"], d["device_serial"]) for d in letters] == [("poison0001", lock["serial"])]
+    assert "before 2000" in letters[0]["reason"] and letters[0]["topic"] == topic
+    async with hub.client(bob) as c:
+        assert (await c.get("/api/dead-letters")).json() == []

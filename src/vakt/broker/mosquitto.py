@@ -14,6 +14,13 @@ from vakt.protocol.topics import PREFIX
 
 log = logging.getLogger(__name__)
 
+# (chosen) G7: the hub's session and its queued events survive a broker restart; a message over these
+# limits is not silently dropped at the broker alone, because gateways keep every event until the hub's
+# receipt, but the limits are set far above anything a home produces (docs/reliability.md).
+AUTOSAVE_INTERVAL_S = 10  # the in-memory state is written to disk this often (and at a clean stop)
+MAX_QUEUED_MESSAGES = 1_000_000  # per client session, e.g. the hub's while it is down
+MAX_INFLIGHT_MESSAGES = 1000  # unacknowledged QoS 1 deliveries per client: the hub acks after its commit
+
 
 def render_password_file(accounts: BrokerAccounts) -> str:
     lines = [f"{accounts.hub_username}:{accounts.hub_password_hash}"]
@@ -52,7 +59,11 @@ def render_config(
     bind: str = "127.0.0.1",
     run_as: str | None = None,
     tls: MosquittoTls | None = None,
+    persistence_dir: Path | None = None,
 ) -> str:
+    """The Mosquitto configuration; ``persistence_dir`` (default: ``persistence`` next to the password
+    file) holds the broker's sessions and queued messages across restarts (G7)."""
+    persistence_dir = persistence_dir or password_file.parent / "persistence"
     # started as root, mosquitto drops to user "mosquitto", which cannot read our 0600 files
     run_as = run_as or getpass.getuser()
     lines = [
@@ -70,7 +81,15 @@ def render_config(
             f"keyfile {tls.keyfile.resolve()}",
             "tls_version tlsv1.2",
         ]
-    return "\n".join([*lines, "persistence false", "log_dest stderr", ""])
+    lines += [
+        "persistence true",
+        f"persistence_location {persistence_dir.resolve()}/",
+        f"autosave_interval {AUTOSAVE_INTERVAL_S}",
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        "max_queued_bytes 0",
+        f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+    ]
+    return "\n".join([*lines, "log_dest stderr", ""])
 
 
 def _write(path: Path, text: str) -> None:
@@ -90,6 +109,7 @@ def write_mosquitto_files(
     """Write ``passwd``, ``acl`` and ``mosquitto.conf`` into ``directory``; returns the config path."""
     directory.mkdir(parents=True, exist_ok=True)
     passwd, acl, conf = directory / "passwd", directory / "acl", directory / "mosquitto.conf"
+    (directory / "persistence").mkdir(exist_ok=True)
     _write(passwd, render_password_file(accounts))
     _write(acl, render_acl(accounts))
     _write(conf, render_config(passwd.resolve(), acl.resolve(), port, bind, tls=tls))

@@ -169,6 +169,7 @@ class CameraEmulator:
                 host=cfg.mqtt_host,
                 port=cfg.mqtt_port,
                 handler=self._on_command,
+                replay_file=cfg.data_dir / "commands.json",
             )
             self.mqtt.on_connect(self._on_mqtt_connect)
         self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="camera-mqtt")

@@ -38,6 +38,12 @@ class GatewayConfig(BaseModel):
     radio_seed: int = 0
     tick_interval: float = Field(0.2, gt=0, le=5, description="seconds between firmware ticks")
     boot_seconds: float = Field(2.0, ge=0, le=60, description="LED solid orange after power-on (G1)")
+    resend_after: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="seconds without a receipt before unconfirmed events go again (G7)",
+    )
 
 
 class GatewayMemory(BaseModel):

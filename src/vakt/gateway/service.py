@@ -24,11 +24,12 @@ from vakt.gateway.radio import Placement, RadioLink
 from vakt.gateway.relay import LockRelay
 from vakt.protocol.client import CommandError, DeviceClient, cancel_and_wait
 from vakt.protocol.credentials import device_password
-from vakt.protocol.messages import Command, Event
+from vakt.protocol.messages import Command, Event, Receipt
 
 log = logging.getLogger(__name__)
 
-SEND_WINDOW = 32  # (chosen) events in flight at once; a lost connection resends from the oldest
+SEND_WINDOW = 100  # (chosen) events sent and not yet confirmed by the hub, at most
+RESEND_MAX_S = 60.0  # the wait doubles while the hub stays silent (down), up to this
 
 
 class Gateway:
@@ -62,9 +63,14 @@ class Gateway:
             handler=self._handle,
             relayed_serials=[s for s in self.memory.paired if s in self.locks],
             tls_context=tls,
+            replay_file=config.data_dir / "commands.json",
         )
         self.client.on_connect(self._wake_sender)
+        self.client.on_receipt(self._on_receipt)
         self._outbox_ready = asyncio.Event()
+        self._in_flight: dict[str, float] = {}  # event id -> when it was (last) sent, oldest first
+        self._resend_after = config.resend_after
+        self._reconnected = False
         self._client_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_state: dict[str, Any] = {}
@@ -191,55 +197,98 @@ class Gateway:
                     len(received),
                 )
                 return
-            received.popleft()
+            event = received.popleft()
+            _queued(event)
             self._outbox_ready.set()
 
     def raise_event(self, type_: str, data: dict[str, Any]) -> None:
+        event = Event(source=self.config.serial, type=type_, data=data)
         try:
-            self.outbox.append(Event(source=self.config.serial, type=type_, data=data))
+            self.outbox.append(event)
         except sqlite3.Error as exc:
             log.error("gateway %s: event %s not stored (%s)", self.config.serial, type_, exc)
             return
+        _queued(event)
         self._outbox_ready.set()
 
     def _wake_sender(self) -> None:
+        self._reconnected = True  # everything unconfirmed goes again, oldest first
+        self._outbox_ready.set()
+
+    def _on_receipt(self, serial: str, receipt: Receipt) -> None:
+        """The hub committed these events (or refused them for good): the outbox may forget them."""
+        for refused in receipt.refused:
+            log.error(
+                "gateway %s: the hub refused event %s of %s for good (%s); it keeps it as a dead letter",
+                self.config.serial,
+                refused.id,
+                serial,
+                refused.reason,
+            )
+        ids = [*receipt.stored, *(r.id for r in receipt.refused)]
+        try:
+            confirmed = self.outbox.confirm(ids)
+        except sqlite3.Error as exc:  # kept: sent again later and confirmed again
+            log.error(
+                "gateway %s: confirmed events not removed from the outbox (%s)", self.config.serial, exc
+            )
+            return
+        for ident in ids:
+            self._in_flight.pop(ident, None)
+        if confirmed:
+            self._resend_after = self.config.resend_after
         self._outbox_ready.set()
 
     async def _send_outbox(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await self._outbox_ready.wait()
+            wait = None
+            if self._in_flight:
+                oldest = next(iter(self._in_flight.values()))
+                wait = max(0.0, oldest + self._resend_after - loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_ready.wait(), wait)
             self._outbox_ready.clear()
             await self.client.connected.wait()
             try:
-                await self._send_batch()
+                await self._send_window()
             except sqlite3.Error as exc:
                 log.error("gateway %s: outbox unreadable now (%s); retrying", self.config.serial, exc)
                 await asyncio.sleep(1.0)
                 self._outbox_ready.set()
 
-    async def _send_batch(self) -> None:
-        """Publish the oldest events in order, a window at a time; an event leaves the outbox only
-        after its PUBACK. On a failure the acknowledged prefix is removed and the rest goes again."""
-        batch = self.outbox.peek(SEND_WINDOW)
+    async def _send_window(self) -> None:
+        """Publish the oldest unconfirmed events in order, at most SEND_WINDOW unconfirmed at once. An
+        event leaves the outbox only with the hub's receipt; without one in time (or after a reconnect)
+        the unconfirmed ones go again, oldest first, and the hub de-duplicates them (G7)."""
+        now = asyncio.get_running_loop().time()
+        if self._reconnected:
+            self._reconnected = False
+            self._in_flight.clear()
+        elif self._in_flight and now - next(iter(self._in_flight.values())) >= self._resend_after:
+            log.info(
+                "gateway %s: no receipt from the hub for %.0f s; sending %d unconfirmed events again",
+                self.config.serial,
+                self._resend_after,
+                len(self._in_flight),
+            )
+            self._in_flight.clear()
+            self._resend_after = min(self._resend_after * 2, RESEND_MAX_S)
+        batch = [(seq, e) for seq, e in self.outbox.peek(SEND_WINDOW) if e.id not in self._in_flight]
+        if not batch:
+            return
         # started in order: paho writes them to the one connection in this order (MQTT keeps QoS 1 order)
         sends = [asyncio.ensure_future(self.client.publish_event(event)) for _, event in batch]
         results = await asyncio.gather(*sends, return_exceptions=True)
-        acked: list[int] = []
-        for (seq, _), result in zip(batch, results, strict=True):
+        for (_, event), result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 log.info(
-                    "gateway %s: outbox paused (%s); %d pending",
-                    self.config.serial,
-                    result,
-                    len(self.outbox) - len(acked),
+                    "gateway %s: outbox paused (%s); %d waiting", self.config.serial, result, len(self.outbox)
                 )
-                break
-            acked.append(seq)
-        self.outbox.remove_many(acked)
-        if len(acked) < len(batch):
-            await asyncio.sleep(0.2)
-        if len(self.outbox):
-            self._outbox_ready.set()
+                await asyncio.sleep(0.2)
+                self._outbox_ready.set()
+                return
+            self._in_flight[event.id] = now
 
     # ---- state ---------------------------------------------------------------------------------
 
@@ -362,6 +411,11 @@ class Gateway:
             self.panel.power_on(self.clock())
             return {"led": self.panel.led.value, "phase": self.panel.phase.value}
         raise CommandError(f"a gateway has no input {args.input!r}; it has: function_button, power")
+
+
+def _queued(event: Event) -> None:
+    """One line per event safely on disk: the gateway's own record of what it owes the hub (G7)."""
+    log.info("queued event %s (%s from %s)", event.id, event.type, event.source)
 
 
 async def run_forever(config: GatewayConfig) -> None:

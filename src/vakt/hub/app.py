@@ -25,6 +25,7 @@ from vakt.hub.ratelimit import AttemptThrottle
 from vakt.hub.routers import (
     auth,
     cameras,
+    dead_letters,
     defense,
     devices,
     health,
@@ -59,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     cameras.router,
     history.router,
     live.router,
+    dead_letters.router,
     web.router,
 ]
 

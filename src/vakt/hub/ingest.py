@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,9 +16,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vakt.hub.db import utcnow
+from vakt.hub.models.dead_letters import EXCERPT_CHARS, DeadLetter
 from vakt.hub.models.devices import Device, DeviceEvent
-from vakt.protocol import Availability, Channel, Event, ProtocolError, decode
-from vakt.protocol.messages import MAX_PAYLOAD_BYTES
+from vakt.protocol import Availability, Channel, Event, ProtocolError, RefusedEvent, decode, topic
+from vakt.protocol.messages import check_size_and_depth, read_id
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,14 @@ class Incoming:
     channel: Channel
     payload: bytes
     received_at: datetime
+    ack: Callable[[], None] | None = None  # tells the broker we have it: called only once it is committed
 
 
 @dataclass(slots=True)
 class IngestStats:
     received: int = 0
     stored_events: int = 0
+    dead_letters: int = 0
     states: int = 0
     availability: int = 0
     acks: int = 0
@@ -51,6 +55,7 @@ class IngestStats:
         return {
             "received": self.received,
             "stored_events": self.stored_events,
+            "dead_letters": self.dead_letters,
             "states": self.states,
             "availability": self.availability,
             "acks": self.acks,
@@ -60,8 +65,7 @@ class IngestStats:
 
 def decode_state(payload: bytes) -> dict[str, Any]:
     """A device's retained state: a JSON object that names its ``kind``."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    check_size_and_depth(payload)
     try:
         state = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -80,12 +84,36 @@ class DeviceRef:
 
 
 @dataclass(slots=True)
+class Receipts:
+    """Per topic serial: event ids committed (new or already stored) and events refused for good."""
+
+    stored: dict[str, list[str]] = field(default_factory=dict)
+    refused: dict[str, list[RefusedEvent]] = field(default_factory=dict)
+
+    def store(self, serial: str, event_id: str) -> None:
+        self.stored.setdefault(serial, []).append(event_id)
+
+    def refuse(self, serial: str, event_id: str, reason: str) -> None:
+        self.refused.setdefault(serial, []).append(RefusedEvent(id=event_id, reason=reason[:500]))
+
+    def merge(self, other: Receipts) -> None:
+        for serial, ids in other.stored.items():
+            self.stored.setdefault(serial, []).extend(ids)
+        for serial, refused in other.refused.items():
+            self.refused.setdefault(serial, []).extend(refused)
+
+    def serials(self) -> list[str]:
+        return list(dict.fromkeys([*self.stored, *self.refused]))
+
+
+@dataclass(slots=True)
 class Batch:
     """What one batch of messages changed, for the hooks and the bus once it is committed."""
 
     events: list[tuple[DeviceRef, Event]] = field(default_factory=list)
     states: dict[int, tuple[DeviceRef, dict[str, Any]]] = field(default_factory=dict)
     availability: dict[int, tuple[DeviceRef, bool]] = field(default_factory=dict)
+    receipts: Receipts = field(default_factory=Receipts)
 
 
 class DeviceDirectory:
@@ -117,6 +145,25 @@ class DeviceDirectory:
     def by_id(self, device_id: int) -> DeviceRef | None:
         return self._by_id.get(device_id)
 
+    async def resolve_ids(self, session: AsyncSession, ids: set[int]) -> None:
+        """Cache these devices too (a relayed lock's gateway, which gets the lock's receipts)."""
+        missing = [i for i in ids if i not in self._by_id]
+        if missing:
+            rows = await session.execute(
+                select(Device.id, Device.serial, Device.parent_id).where(Device.id.in_(missing))
+            )
+            for device_id, serial, parent_id in rows.all():
+                ref = DeviceRef(device_id, serial, parent_id)
+                self._by_serial[serial] = ref
+                self._by_id[device_id] = ref
+
+    def receipt_serial(self, serial: str) -> str:
+        """Where a device's receipts go: its gateway's topic when one speaks for it (one receipt per
+        connection and batch, not one per relayed lock), else its own."""
+        ref = self._by_serial.get(serial)
+        parent = self._by_id.get(ref.parent_id) if ref is not None and ref.parent_id is not None else None
+        return parent.serial if parent is not None else serial
+
 
 def _finite_json(value: Any, what: str) -> None:
     """Refuse NaN/Infinity: PostgreSQL's JSON type rejects them, which would fail the whole batch."""
@@ -143,17 +190,21 @@ async def store_batch(
     """Validate and store a batch of event/state/availability messages in one transaction."""
     serials = {i.serial for i in items}
     known = await directory.resolve(session, serials)
+    await directory.resolve_ids(session, {r.parent_id for r in known.values() if r.parent_id is not None})
     batch = Batch()
     events: dict[str, tuple[DeviceRef, Event, datetime]] = {}
+    letters: list[DeadLetter] = []
     for item in items:
+        ref = known.get(item.serial)
         try:
-            ref = known.get(item.serial)
             if ref is None:
-                raise Rejected("unknown_device", f"no device with serial {item.serial!r}")
+                raise Rejected("unknown_device", f"no device with serial {item.serial!r} at this hub")
             if item.channel is Channel.EVENT:
                 event = _validate_event(ref, known, item.payload)
+                batch.receipts.store(directory.receipt_serial(item.serial), event.id)
                 if event.id in events:
-                    raise Rejected("duplicate", f"event {event.id} repeated")
+                    _reject(stats, "duplicate", item, f"event {event.id} repeated")
+                    continue
                 target = known.get(event.source, ref)
                 events[event.id] = (target, event, item.received_at)
             elif item.channel is Channel.STATE:
@@ -163,8 +214,10 @@ async def store_batch(
         except ProtocolError as exc:
             reason = "oversized" if "exceeds" in str(exc) else "malformed"
             _reject(stats, reason, item, str(exc))
+            _refuse(batch, letters, ref, item, str(exc), directory.receipt_serial(item.serial))
         except Rejected as exc:
             _reject(stats, exc.reason, item, str(exc))
+            _refuse(batch, letters, ref, item, str(exc), directory.receipt_serial(item.serial))
     if events:
         inserted = await _insert_events(session, list(events.values()))
         for event_id, (ref, event, _) in events.items():
@@ -172,8 +225,12 @@ async def store_batch(
                 batch.events.append((ref, event))
             else:
                 stats.rejected["duplicate"] += 1
-                log.warning("rejected event %s from %s: duplicate (already stored)", event_id, ref.serial)
+                log.info(
+                    "event %s from %s already stored: confirmed again, not stored twice", event_id, ref.serial
+                )
         stats.stored_events += len(inserted)
+    session.add_all(letters)
+    stats.dead_letters += len(letters)
     now = utcnow()
     for device_id, (_, state) in batch.states.items():
         await session.execute(
@@ -227,10 +284,46 @@ async def _insert_events(session: AsyncSession, rows: list[tuple[DeviceRef, Even
     return set(result.scalars().all())
 
 
+def dead_letter(ref: DeviceRef, item: Incoming, reason: str) -> DeadLetter:
+    """A row for a message that can never be stored, with enough of it to see what was wrong."""
+    return DeadLetter(
+        device_id=ref.id,
+        topic=topic(item.serial, item.channel),
+        event_id=read_id(item.payload),
+        reason=reason[:500],
+        payload_excerpt=item.payload[:EXCERPT_CHARS].decode("utf-8", errors="replace"),
+        size=len(item.payload),
+        received_at=item.received_at,
+    )
+
+
+def _refuse(
+    batch: Batch,
+    letters: list[DeadLetter],
+    ref: DeviceRef | None,
+    item: Incoming,
+    reason: str,
+    receipt_serial: str,
+) -> None:
+    """An event refused for good: a dead letter for its owner, a receipt so the device stops re-sending."""
+    if item.channel is not Channel.EVENT:
+        return  # a bad state or availability is replaced by the device's next one
+    if ref is not None:
+        letters.append(dead_letter(ref, item, reason))
+    event_id = read_id(item.payload)
+    if event_id is not None:
+        batch.receipts.refuse(receipt_serial, event_id, reason)
+
+
 def _reject(stats: IngestStats, reason: str, item: Incoming, detail: str) -> None:
     stats.rejected[reason] += 1
-    # A device not (yet) added to an account is normal (powered before the QR scan): no warning.
-    level = logging.INFO if reason == "unknown_device" else logging.WARNING
+    # A device not (yet) added to an account is normal (powered before the QR scan); a re-send is normal too.
+    level = logging.INFO if reason in ("unknown_device", "duplicate") else logging.WARNING
     log.log(
-        level, "rejected MQTT %s message for %s: %s (%s)", item.channel.value, item.serial, reason, detail
+        level,
+        "refused a message from device %s on %s: %s (%s)",
+        item.serial,
+        f"vakt/v1/{item.serial}/{item.channel.value}",
+        reason,
+        detail,
     )

@@ -9,6 +9,8 @@ from vakt.protocol.messages import (
     DeviceKind,
     Event,
     ProtocolError,
+    Receipt,
+    RefusedEvent,
     decode,
     encode,
 )
@@ -29,6 +31,8 @@ __all__ = [
     "Event",
     "ProtocolError",
     "QrError",
+    "Receipt",
+    "RefusedEvent",
     "SealedError",
     "decode",
     "device_password",

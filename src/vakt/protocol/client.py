@@ -2,8 +2,9 @@
 
 Connects with the device's credentials, sets the last will ``offline`` and publishes a retained
 ``online`` on each serial it speaks for, republishes the last retained state after a reconnect,
-publishes events at QoS 1 (returns only once the broker has acknowledged them), and answers every
-command with exactly one Ack. Malformed commands are logged and answered with an error Ack when an
+publishes events at QoS 1 (returns only once the broker has acknowledged them), hands the hub's
+receipts (events committed, G7) to a callback when one is set, and answers every command with exactly
+one Ack. Malformed commands are logged and answered with an error Ack when an
 id can be read; a replayed command id is not executed again, its first Ack is re-sent.
 """
 
@@ -15,21 +16,24 @@ import json
 import logging
 import random
 import ssl
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
 from vakt.protocol.credentials import PROVE_COMMAND, device_proof
-from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, decode, encode
+from vakt.protocol.messages import Ack, Availability, Command, Event, ProtocolError, Receipt, decode, encode
+from vakt.protocol.replay import CommandMemory
 from vakt.protocol.topics import Channel, parse_topic, topic
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[str, Command], Awaitable[dict[str, Any] | None]]
 """Called with (serial the command was sent to, command); returns the Ack's result or raises."""
+ReceiptHandler = Callable[[str, Receipt], None]
+"""Called with (serial the receipt is for, receipt): the hub has committed these events."""
 
 
 class CommandError(Exception):
@@ -82,6 +86,7 @@ class DeviceClient:
         max_command_age: float = 120.0,
         replay_cache: int = 512,
         tls_context: ssl.SSLContext | None = None,
+        replay_file: Path | None = None,
     ) -> None:
         topic(serial, Channel.CMD)  # validates the serial
         self.serial = serial
@@ -95,13 +100,13 @@ class DeviceClient:
         self._keepalive = keepalive
         self._reconnect = (reconnect_min, reconnect_max)
         self._max_age = max_command_age
-        self._acks: OrderedDict[str, Ack] = OrderedDict()
-        self._replay_cache = replay_cache
+        self._acks = CommandMemory(replay_cache, replay_file)
         self._states: dict[str, bytes] = {}
         self._client: aiomqtt.Client | None = None
         self._session_started = False
         self._lost = asyncio.Event()
         self._on_connect: list[Callable[[], None]] = []
+        self._on_receipt: ReceiptHandler | None = None
         self._denied: set[str] = set()  # serials whose command topic the broker refused so far
         self._retry_task: asyncio.Future[None] | None = None
         self.connected = asyncio.Event()
@@ -113,6 +118,10 @@ class DeviceClient:
     def on_connect(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (synchronously) after every successful (re)connection."""
         self._on_connect.append(callback)
+
+    def on_receipt(self, callback: ReceiptHandler) -> None:
+        """Subscribe to the hub's receipts (``vakt/v1/<serial>/receipt``) and call ``callback`` for each."""
+        self._on_receipt = callback
 
     def _add_serial_local(self, serial: str) -> bool:
         topic(serial, Channel.CMD)
@@ -167,6 +176,7 @@ class DeviceClient:
             tls_context=self._tls,
         ) as client:
             # subscribe everything before saying "online", so no command sent after it is missed
+            client.pending_calls_threshold = 1000  # a gateway sends a window of events at once, by design
             denied = await self._subscribe(client, list(self._serials))
             for serial in list(self._serials):
                 if serial not in denied:
@@ -204,8 +214,12 @@ class DeviceClient:
 
     async def _subscribe(self, client: aiomqtt.Client, serials: list[str]) -> list[str]:
         """Subscribe to the serials' command topics; returns those the broker refused (SUBACK 0x80)."""
-        granted = await client.subscribe([(topic(serial, Channel.CMD), 1) for serial in serials])
+        topics = [(topic(serial, Channel.CMD), 1) for serial in serials]
+        if self._on_receipt is not None:
+            topics += [(topic(serial, Channel.RECEIPT), 1) for serial in serials]
+        granted = await client.subscribe(topics)
         codes = [code if isinstance(code, int) else int(code.value) for code in granted or ()]
+        codes = codes[: len(serials)]  # the command subscriptions decide; receipts share their ACL
         denied = [serial for serial, code in zip(serials, codes, strict=False) if code >= 0x80]
         for serial in denied:
             log.warning(
@@ -308,12 +322,24 @@ class DeviceClient:
 
     async def _dispatch(self, name: str, payload: bytes) -> None:
         parsed = parse_topic(name)
+        if parsed is not None and parsed.channel is Channel.RECEIPT and parsed.serial in self._serials:
+            self._take_receipt(parsed.serial, payload)
+            return
         if parsed is None or parsed.channel is not Channel.CMD or parsed.serial not in self._serials:
             log.warning("%s: ignoring message on unexpected topic %s", self.serial, name)
             return
         ack = await self._execute(parsed.serial, payload)
         if ack is not None:
             await self.send_ack(parsed.serial, ack)
+
+    def _take_receipt(self, serial: str, payload: bytes) -> None:
+        try:
+            receipt = decode(Receipt, payload)
+        except ProtocolError as exc:
+            log.warning("%s: ignoring a malformed receipt (%s)", serial, exc)
+            return
+        if self._on_receipt is not None:
+            self._on_receipt(serial, receipt)
 
     async def _execute(self, serial: str, payload: bytes) -> Ack | None:
         try:
@@ -322,21 +348,24 @@ class DeviceClient:
             ident = _id_of(payload)
             log.warning("%s: malformed command (%s)%s", serial, exc, "" if ident else "; no id, not answered")
             return Ack(id=ident, ok=False, error=str(exc)) if ident else None
-        if command.id in self._acks:
+        answered = self._acks.get(command.id)
+        if answered is not None:
             log.info("%s: command %s replayed; re-sending its ack without executing", serial, command.id)
-            return self._acks[command.id]
+            return answered
         ack = await self._run_handler(serial, command)
-        self._acks[command.id] = ack
-        while len(self._acks) > self._replay_cache:
-            self._acks.popitem(last=False)
+        self._acks.remember(ack)
         return ack
 
     async def _run_handler(self, serial: str, command: Command) -> Ack:
         if command.target != serial:
             return Ack(id=command.id, ok=False, error=f"command target {command.target} sent to {serial}")
-        age = (datetime.now(UTC) - command.ts).total_seconds()
+        now = datetime.now(UTC)
+        age = (now - command.ts).total_seconds()
         if age > self._max_age:
             return Ack(id=command.id, ok=False, error=f"command expired ({age:.0f} s old)")
+        if command.expires_at is not None and now > command.expires_at:
+            # the hub has already told the user it expired: carrying it out now would surprise them
+            return Ack(id=command.id, ok=False, error="command expired before it arrived; not carried out")
         if command.name == PROVE_COMMAND and serial == self.serial:  # A2: the hub checks our code
             nonce = str(command.args.get("nonce", ""))[:128]
             return Ack(id=command.id, ok=True, result={"proof": device_proof(self._password, serial, nonce)})

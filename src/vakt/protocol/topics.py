@@ -16,6 +16,7 @@ class Channel(StrEnum):
     CMD = "cmd"  # QoS 1, hub -> device: do something (with an id)
     ACK = "ack"  # QoS 1, device -> hub: the outcome of a command
     AVAILABILITY = "availability"  # retained, "online" / last will "offline"
+    RECEIPT = "receipt"  # QoS 1, hub -> device: these events are committed, forget them (G7)
 
 
 @dataclass(frozen=True, slots=True)

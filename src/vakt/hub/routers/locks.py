@@ -205,7 +205,7 @@ async def _command(request: Request, device: Device, name: str, args: dict[str, 
     try:
         ack = await _mqtt(request).send_command(device.serial, name, args)
     except CommandError as exc:
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"lock did not answer: {exc}") from None
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"the lock did not answer: {exc}") from None
     if not ack.ok:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the lock refused {name}: {ack.error}")
     return ack
@@ -338,7 +338,7 @@ async def add_credential(
     except CommandError as exc:
         row.sync_state, row.error = SyncState.OUT_OF_SYNC.value, str(exc)[:255]
         await session.commit()
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"lock did not answer: {exc}") from None
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"the lock did not answer: {exc}") from None
     if not ack.ok:
         await session.delete(row)
         await session.commit()
@@ -413,7 +413,7 @@ async def delete_credential(
     except CommandError as exc:
         row.error = str(exc)[:255]
         await session.commit()
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"lock did not answer: {exc}") from None
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"the lock did not answer: {exc}") from None
     if not ack.ok:
         row.sync_state, row.error = SyncState.OUT_OF_SYNC.value, (ack.error or "refused")[:255]
         await session.commit()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_segment_damage"
-down_revision: str | Sequence[str] | None = "0004_cameras"
+down_revision: str | Sequence[str] | None = "0005_dead_letters"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
