@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from vakt.hub.api_types import MAX_ID
 from vakt.hub.auth import CurrentUser
 from vakt.hub.db import DbSession
 from vakt.hub.models.dead_letters import DeadLetter
@@ -32,7 +33,7 @@ class DeadLetterOut(BaseModel):
 async def list_dead_letters(
     user: CurrentUser,
     session: DbSession,
-    device_id: int | None = Query(None, description="only this device's"),
+    device_id: int | None = Query(None, ge=1, le=MAX_ID, description="only this device's"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[DeadLetterOut]:
     """Newest first; only messages of devices the caller owns (a share never shows them)."""
