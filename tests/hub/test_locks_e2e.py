@@ -290,6 +290,16 @@ async def test_a7_remote_unlock_needs_pin_and_is_rate_limited(home: Home) -> Non
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
+async def test_a2_a_lock_proves_its_code_through_its_gateway(home: Home) -> None:
+    """The gateway answers ``device.prove`` for its paired lock with the lock's code (A2, C3.2)."""
+
+    async def verified() -> bool:
+        async with home.hub.client(home.token) as c:
+            return bool((await c.get(f"/api/devices/{home.lock_id}")).json()["verified"])
+
+    assert await eventually(verified, 15)
+
+
 async def test_a7_normally_open_mode_and_volume(home: Home) -> None:
     base = f"/api/locks/{home.lock_id}"
     async with home.hub.client(home.token) as c:

@@ -40,6 +40,7 @@ from vakt.lock import (
 from vakt.lock.inputs import apply_input
 from vakt.lock.types import DEAD_BATTERY_V, PAIRING_HOLD_S
 from vakt.protocol.client import CommandError
+from vakt.protocol.credentials import PROVE_COMMAND, device_password, device_proof
 from vakt.protocol.messages import Command, Event
 from vakt.protocol.sealed import SealedError, unseal
 
@@ -165,6 +166,9 @@ class LockRelay:
         if name == "panel.input":
             panel = parse_args(PanelInputArgs, args)
             return self.panel_input(panel.input, panel.value)
+        if name == PROVE_COMMAND:  # A2: the gateway holds its paired lock's code and answers for it
+            nonce = str(args.get("nonce", ""))[:128]
+            return {"proof": device_proof(device_password(self._code), self.serial, nonce)}
         if name in ("lock.state", "lock.credentials"):
             parse_args(NoArgs, args)
             return self.state() if name == "lock.state" else {"credentials": self._credentials()}

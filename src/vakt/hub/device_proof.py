@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 PROOF_WINDOW_S = 15.0  # a refused device retries within 10 s (vakt.protocol.client backoff)
 RECENT_LOGIN_S = 60.0  # a refused login this recent: the device is out there, wait for it
 PROVABLE_KINDS = frozenset({DeviceKind.GATEWAY.value, DeviceKind.CAMERA.value})
+# A lock speaks only through its paired gateway, which answers its proof once it is online; an add of a
+# lock cannot wait for that (the gateway may not be paired yet), so locks are proven only when online.
+PROVABLE_ONLINE = PROVABLE_KINDS | {DeviceKind.LOCK.value}
 FAILED_PROOFS_PER_ACCOUNT = 5  # per serial and account: someone guessing codes
 FAILED_PROOFS_PER_SERIAL = 20  # per serial, all accounts: one account alone cannot lock the owner out
 FAILED_PROOFS_WINDOW_S = 900.0
@@ -113,8 +116,8 @@ async def prove_code(
 
 
 async def _prove_on_line(app: FastAPI, device: Device, online: bool) -> None:
-    """An unproven gateway or camera came online: check its code now."""
-    if not online or device.verified_at is not None or device.kind not in PROVABLE_KINDS:
+    """An unproven gateway, camera or lock came online: check its code now."""
+    if not online or device.verified_at is not None or device.kind not in PROVABLE_ONLINE:
         return
     sync: BrokerSync = app.state.broker_sync
     if not sync.enabled or not device.code_encrypted:
@@ -140,7 +143,7 @@ async def service(app: FastAPI) -> AsyncIterator[None]:
 
     async def on_availability(device: Device, online: bool) -> None:
         # apart from the hook: a proof waits for the device, and hooks are awaited by ``mqtt.idle()``
-        if not online or device.verified_at is not None or device.kind not in PROVABLE_KINDS:
+        if not online or device.verified_at is not None or device.kind not in PROVABLE_ONLINE:
             return
         if device.serial in running:
             return
