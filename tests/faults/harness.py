@@ -154,6 +154,7 @@ class HubProcess:
             "VAKT_MOSQUITTO_PID_FILE": str(self.broker.pid_file),
             "VAKT_ARGON2_MEMORY_KIB": "1024",
             "VAKT_ARGON2_TIME_COST": "1",
+            "VAKT_OPEN_REGISTRATION": "true",  # the scenarios register several accounts
         }
         command = [
             str(VAKT),

@@ -255,10 +255,11 @@ async def delete_device(
     is_camera = access.device.kind == DeviceKind.CAMERA
     await session.delete(access.device)
     await session.commit()
+    # Told first: open sockets close with "removed" (4404) before the camera's stream ends under them.
+    request.app.state.bus.invalidate(device_id)
+    await request.app.state.bus.publish({"type": "device.deleted", "device_id": device_id}, user_ids=audience)
     cameras = getattr(request.app.state, "cameras", None)
     if is_camera and cameras is not None:
         await cameras.reconcile()  # its recording stops now and its footage goes with it, nothing orphaned
     await _sync_broker(request, session)
     request.app.state.mqtt.directory.forget(serial)
-    request.app.state.bus.invalidate(device_id)
-    await request.app.state.bus.publish({"type": "device.deleted", "device_id": device_id}, user_ids=audience)
