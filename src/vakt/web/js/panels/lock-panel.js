@@ -92,7 +92,9 @@ export function lockPanel(d) {
     tamper.title = panelOff ? "Put the front panel back on: the keypad works again" : "Force the front panel off (L10.1)";
     const lastPrompt = prompts[prompts.length - 1];
     prompt.textContent = panelOff ? "Front panel removed: the keypad does not respond"
-      : awake || lastPrompt === "pairing" ? promptLabel(lastPrompt) : "Keypad asleep: touch it to wake";
+      : s.pairing_mode ? promptLabel("pairing")
+      // the lock's last prompts belong to the current wake (a new wake starts silent): never an old one
+      : awake ? (lastPrompt ? promptLabel(lastPrompt) : "") : "Keypad asleep: touch it to wake";
     const ls = lockState(cur) || "unknown";
     const alarmOn = (s.alarms || []).length > 0;
     const failed = prompts.includes("failure") || prompts.includes("locked_out");
