@@ -2,7 +2,7 @@
 // doorbell; back panel with inside knob, privacy button and RESET. Inputs go to the emulator; outputs
 // (display, blinking digits, prompt, LEDs, motor) come from the state pushed over /api/ws.
 import { h, icon } from "../dom.js";
-import { lockState, operatingMode, panel } from "../device-state.js";
+import { lockState, operatingMode } from "../device-state.js";
 import { press } from "./panel-api.js";
 import { modeLabel, promptLabel } from "../lock-labels.js";
 
@@ -79,7 +79,7 @@ export function lockPanel(d) {
 
   const update = (cur) => {
     const s = cur.state || {};
-    const disp = s.display || panel(cur).display || {};
+    const disp = s.display || {};
     const awake = Boolean(disp.lit);
     keypad.classList.toggle("awake", awake);
     const text = disp.text ?? "";

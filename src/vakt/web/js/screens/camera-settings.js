@@ -1,5 +1,6 @@
 // Camera settings (C6, C8): every field of the CameraSettings model, plus restart, Wi-Fi, storage, delete.
 import { api, hub } from "../api.js";
+import { deviceAbout } from "../components/device-about.js";
 import { h, icon } from "../dom.js";
 import { pageHead } from "../components/page-head.js";
 import { schemaRows, ungrouped } from "../components/schema-form.js";
@@ -99,7 +100,7 @@ export default async function cameraSettingsScreen(params) {
   const network = h("div", { class: "desc", id: "camera-network" }, networkText(d));
   const unsub = subscribe((id) => { if (id === null || id === d.id) network.textContent = networkText(device(d.id)); });
   const emulated = Boolean(d.state && d.state.emulated); // a camera added by RTSP address has no control channel
-  const side = h("div", { class: "stack" }, emulated ? storage.el : null,
+  const side = h("div", { class: "stack" }, emulated ? storage.el : null, deviceAbout(d, { rename: false }).el,
     h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Device")),
       emulated ? h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
         h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")) : null,
