@@ -640,11 +640,18 @@ def test_rooms_about_lock_log_filters_paging_and_dismiss(owner: Any, system: Sys
 def walk(page: Any, system: System, screens: list[tuple[str, str]]) -> list[str]:
     """Open each screen, wait for what it must show; every failed request and console error on the way."""
     problems: list[str] = []
-    on_response = lambda r: (
-        problems.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None
-    )
-    on_console = lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None  # noqa: E731
-    on_error = lambda err: problems.append(f"uncaught: {err}")  # noqa: E731
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            problems.append(f"{response.status} {response.request.method} {response.url}")
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    def on_error(error: Any) -> None:
+        problems.append(f"uncaught: {error}")
+
     page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", on_error)
@@ -652,8 +659,8 @@ def walk(page: Any, system: System, screens: list[tuple[str, str]]) -> list[str]
         for path, ready in screens:
             page.goto(system.url + path)
             page.wait_for_selector(ready)
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(300)  # late requests of the screen (its socket's first pushes)
+            # the screen's own later requests (a live view streams for ever: no "network idle" to wait for)
+            page.wait_for_timeout(700)
     finally:
         page.remove_listener("response", on_response)
         page.remove_listener("console", on_console)
