@@ -149,9 +149,9 @@ def test_a7_remote_unlock_needs_the_pin(owner: Any, system: System) -> None:
         pytest.skip("the gateway emulator did not start, so there is no lock")
     page = owner
     page.goto(system.url + "/account")
-    page.fill("form input[name=password]", PASSWORD)
-    page.fill("form input[name=pin]", "4711")
-    page.click("form button[type=submit]")
+    page.fill("#pin-form input[name=password]", PASSWORD)
+    page.fill("#pin-form input[name=pin]", "4711")
+    page.click("#pin-form button[type=submit]")
     page.wait_for_selector(".toast:has-text('PIN saved')")
     page.goto(f"{system.url}/devices/{system.ids['Front door']}")
     page.wait_for_selector("#lock-state:has-text('Locked')")
