@@ -112,7 +112,7 @@ def main() -> None:
                 page = new_page(browser)
                 with console.status("adding devices, using the lock's keypad, waiting for a person alert…"):
                     ids = prepare(page, info)
-                    deadline = time.monotonic() + 90
+                    deadline = time.monotonic() + 180  # person detection on a loaded machine
                     page.goto(info["url"] + "/notifications")
                     while not page.locator("#notification-list .notif").count():
                         if time.monotonic() > deadline:

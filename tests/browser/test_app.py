@@ -600,6 +600,7 @@ def test_rooms_about_lock_log_filters_paging_and_dismiss(owner: Any, system: Sys
     page, lock = owner, system.ids["Front door"]
     page.goto(f"{system.url}/devices/{lock}?page_size=2")
     page.wait_for_selector("#device-about [data-about=model]:has-text('VL')")
+    assert not page.is_visible("#memory-damaged"), "a whole memory is shown as damaged"
     assert "VAKT:1;S=" in page.inner_text("#device-qr")
     page.fill("#about-room", "Hall")
     page.press("#about-room", "Enter")

@@ -80,7 +80,7 @@ export default function lockScreen(d) {
   const setVolume = (v) => { for (const b of volume.children) b.setAttribute("aria-pressed", String(b.dataset.value === v)); };
   const alarmBox = h("div", { class: "stack", id: "lock-alarms" });
   const restoreBtn = h("button", { class: "btn btn-sm", id: "restore-memory", disabled: !can(d, "settings"), onclick: () => restoreDialog(d) }, "Restore…");
-  const damaged = h("div", { class: "chip danger", id: "memory-damaged", role: "alert", hidden: true, style: { height: "auto", padding: "10px 12px", gap: "10px", whiteSpace: "normal" } },
+  const damaged = h("div", { class: "chip danger", id: "memory-damaged", role: "alert", style: { display: "none", height: "auto", padding: "10px 12px", gap: "10px", whiteSpace: "normal" } },
     icon("alert", 18), h("span", { class: "grow" }, "The lock cannot read its memory. It stays locked and opens only with the key until you restore it here, or reset it at the inside panel."), restoreBtn);
 
   const render = () => {
@@ -94,7 +94,7 @@ export default function lockScreen(d) {
     const mode = operatingMode(cur) || "Normal";
     subText.textContent = [b ? `Battery ${b.pct}%${b.low ? " (low)" : ""}` : null,
       `Mode ${modeLabel(mode)}`, cur.online ? "Online" : "Offline"].filter(Boolean).join(" · ");
-    damaged.hidden = !(cur.state || {}).memory_damaged;
+    damaged.style.display = (cur.state || {}).memory_damaged ? "" : "none"; // .chip's display would override [hidden]
     passage.checked = mode === "Passage";
     const vol = (cur.state || {}).volume; // Volume: high / low / mute
     if (vol) setVolume(vol);
