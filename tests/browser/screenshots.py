@@ -112,11 +112,12 @@ def main() -> None:
                 page = new_page(browser)
                 with console.status("adding devices, using the lock's keypad, waiting for a person alert…"):
                     ids = prepare(page, info)
-                    deadline = time.monotonic() + 90
+                    deadline = time.monotonic() + 180  # person detection on a loaded machine
                     page.goto(info["url"] + "/notifications")
                     while not page.locator("#notification-list .notif").count():
                         if time.monotonic() > deadline:
-                            raise RuntimeError("no notification arrived")
+                            tail = (data / "system.log").read_text(errors="replace")[-3000:]
+                            raise RuntimeError(f"no notification arrived; the system's log ends:\n{tail}")
                         page.wait_for_timeout(1000)
                         page.reload()
                 state = page.context.storage_state()

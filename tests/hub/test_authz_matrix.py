@@ -108,6 +108,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/devices"): Probe(SIGNED_IN, body=INVALID),
     ("GET", "/api/devices/{device_id}"): Probe("any", "lock"),
     ("PATCH", "/api/devices/{device_id}"): Probe(SETTINGS, "lock", body=INVALID),
+    ("GET", "/api/devices/{device_id}/about"): Probe("any", "lock"),
     ("POST", "/api/devices/{device_id}/pair"): Probe(SETTINGS, "lock"),
     ("DELETE", "/api/devices/{device_id}"): Probe("owner", "spare"),
     ("GET", "/api/devices/{device_id}/shares"): Probe("owner", "lock"),
@@ -145,6 +146,9 @@ PROBES: dict[tuple[str, str], Probe] = {
         SIGNED_IN, params=lambda w, r: {"notification_id": 999999}
     ),
     ("POST", "/api/notifications/read-all"): Probe(SIGNED_IN),
+    ("DELETE", "/api/notifications/{notification_id}"): Probe(
+        SIGNED_IN, params=lambda w, r: {"notification_id": 999999}
+    ),
     ("GET", "/api/notifications/{notification_id}/deliveries"): Probe(
         SIGNED_IN, params=lambda w, r: {"notification_id": 999999}
     ),

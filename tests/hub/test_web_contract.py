@@ -87,3 +87,41 @@ def test_the_contract_check_catches_a_wrong_method_and_an_unknown_path() -> None
     snapshot = methods("/api/cameras/${d.id}/snapshot")
     assert snapshot and all("post" not in ms for ms in snapshot)
     assert not methods("/api/cameras/${d.id}/wifi/offline")
+
+
+def _typedef_fields(text: str, name: str) -> dict[str, set[str]]:
+    """The field names of a JSDoc ``@typedef {{...}} Name``: top level under "", nested objects by key."""
+    match = re.search(r"@typedef \{\{(?P<body>.*?)\}\} " + name + r"\b", text, re.S)
+    assert match, f"no @typedef {name}"
+    body = re.sub(r"\n\s*\*", " ", match["body"])
+    fields: dict[str, set[str]] = {"": set()}
+    depth, key, parent = 0, "", [""]
+    for token in re.finditer(r"(\w+)\??:|\{|\}", body):
+        if token[0] == "{":
+            depth += 1
+            parent.append(key)
+            fields.setdefault(key, set())
+        elif token[0] == "}":
+            depth -= 1
+            parent.pop()
+        else:
+            key = token[1]
+            fields[parent[-1]].add(key)
+    return fields
+
+
+def test_device_state_reads_the_lock_state_the_gateway_relays(tmp_path: Path) -> None:
+    """Issue 15 item 5: device-state.js reads one shape, written down as the LockState typedef; every field
+    it names (and each field of battery, link, display) is in the state a real gateway relays for its lock."""
+    from vakt.gateway.radio import RadioLink
+    from vakt.gateway.relay import LockRelay
+
+    relay = LockRelay("VL0000000001", "CODE123456", "VL-100", RadioLink(), tmp_path, lambda: 1000.0)
+    state = relay.state()
+    typedef = _typedef_fields((WEB / "js" / "device-state.js").read_text(encoding="utf-8"), "LockState")
+    missing = sorted(k for k in typedef[""] if k not in state)
+    for nested in ("battery", "link", "display"):
+        missing += [f"{nested}.{k}" for k in sorted(typedef.get(nested, ())) if k not in state[nested]]
+    assert typedef[""] >= {"motor", "battery", "alarms", "operating_mode", "link"}, typedef
+    assert not missing, f"device-state.js reads fields the lock's state does not have: {missing}"
+    assert state["motor"] in ("locked", "unlocked")

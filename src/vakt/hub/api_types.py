@@ -57,6 +57,8 @@ Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY, description="a calendar d
 DeviceName = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_printable)
 ]
+# Where a device is installed; empty takes it out of any room.
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_printable)]
 PersonName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),

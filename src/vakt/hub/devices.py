@@ -24,6 +24,7 @@ class DeviceOut(BaseModel):
     kind: str
     model: str
     name: str
+    room: str = Field(description="where it is installed; empty: no room chosen")
     parent_id: int | None
     online: bool
     battery: float | None
@@ -84,6 +85,7 @@ def device_out(access: DeviceAccess) -> DeviceOut:
         kind=device.kind,
         model=device.model,
         name=device.name,
+        room=device.room or "",
         parent_id=device.parent_id,
         online=device.online,
         battery=battery,

@@ -299,6 +299,7 @@ class LockCore:
         if self.awake:
             return
         self.awake = True
+        self._last_prompts = []  # what the voice said before this wake is not current (issue 15 item 17)
         self.display = Display(lit=True)
         if self.memory_lost:
             self.say(Prompt.MEMORY_DAMAGED)

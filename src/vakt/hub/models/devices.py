@@ -19,6 +19,8 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(16))  # lock / gateway / camera
     model: Mapped[str] = mapped_column(String(64), default="")
     name: Mapped[str] = mapped_column(String(100), default="")
+    # Where it is installed ("Hall", "Garage"); empty: no room chosen. The devices screen groups by it.
+    room: Mapped[str] = mapped_column(String(64), default="", server_default="")
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # A lock's gateway (G5); the gateway publishes on the lock's behalf.
     parent_id: Mapped[int | None] = mapped_column(

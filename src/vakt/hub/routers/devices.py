@@ -6,16 +6,18 @@ a code the device disproves is a 422 and nothing is bound; an unproven claim yie
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from vakt.hub.api_types import DeviceName, RowRef
+from vakt.hub.api_types import DeviceName, RoomName, RowRef
 from vakt.hub.auth import CurrentUser
 from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.db import DbSession, utcnow
@@ -51,8 +53,26 @@ class DeviceAddIn(BaseModel):
 
 
 class DevicePatchIn(BaseModel):
+    """A rename, a move to another room, or both; what is left out stays as it is."""
+
     model_config = ConfigDict(extra="forbid")
-    name: DeviceName = Field(min_length=1)
+    name: DeviceName | None = Field(default=None, min_length=1)
+    room: RoomName | None = Field(default=None, description="where it is installed; empty: no room")
+
+
+class DeviceAboutOut(BaseModel):
+    """A device's About (C6): what its label and its own reports say, and where it is installed."""
+
+    id: int
+    kind: str
+    name: str
+    model: str
+    serial: str
+    firmware: str | None = Field(description="as the device reports it; None: it does not say")
+    room: str
+    added_at: datetime
+    # The owner's alone: the payload holds the verification code (A2).
+    qr: str | None = Field(description="the label's QR payload, to add the device again")
 
 
 async def _sync_broker(request: Request, session: DbSession) -> None:
@@ -210,9 +230,36 @@ async def rename_device(
     access: Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))],
     session: DbSession,
 ) -> DeviceOut:
-    access.device.name = body.name
+    if body.name is not None:
+        access.device.name = body.name
+    if body.room is not None:
+        access.device.room = body.room
     await session.commit()
     return device_out(access)
+
+
+@router.get("/{device_id}/about", response_model=DeviceAboutOut)
+async def device_about(
+    access: Annotated[DeviceAccess, Depends(device_access())], request: Request
+) -> DeviceAboutOut:
+    device = access.device
+    firmware = (device.state or {}).get("firmware")
+    qr = None
+    if access.is_owner and device.code_encrypted:
+        code = request.app.state.broker_sync.box.decrypt(device.code_encrypted, device.serial)
+        with contextlib.suppress(ValidationError):  # a camera added by RTSP address has no label
+            qr = DeviceLabel(serial=device.serial, code=code, model=device.model).to_qr()
+    return DeviceAboutOut(
+        id=device.id,
+        kind=device.kind,
+        name=device.name,
+        model=device.model,
+        serial=device.serial,
+        firmware=firmware if isinstance(firmware, str) else None,
+        room=device.room or "",
+        added_at=device.created_at,
+        qr=qr,
+    )
 
 
 class PairOut(BaseModel):

@@ -436,3 +436,16 @@ async def person_event_snapshot(
     if not record.snapshot_path:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this event has no snapshot")
     return _media_file(request, record.snapshot_path)
+
+
+# Declared after /notifications/webhook, so that DELETE of the webhook is never read as a notification id.
+@router.delete("/notifications/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def dismiss_notification(
+    notification_id: NotificationId, user: CurrentUser, session: DbSession
+) -> Response:
+    """Dismiss one of the account's own notifications (its snapshot stays: other accounts may show it)."""
+    row = await _own_notification(session, user.id, notification_id)
+    await session.execute(delete(NotificationDelivery).where(NotificationDelivery.notification_id == row.id))
+    await session.delete(row)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -78,7 +78,7 @@ export function forgetUser() { me = null; }
  * GET /api/devices[/{id}] (vakt.hub.devices.DeviceOut).
  * @typedef {{id: number, serial: string, kind: "camera"|"lock"|"gateway", model: string, name: string,
  *   parent_id: number|null, online: boolean, battery: number|null, locked: boolean|null, alarms: string[],
- *   rssi: number|null, state: Record<string, any>, created_at: string, last_seen_at: string|null,
+ *   room: string, rssi: number|null, state: Record<string, any>, created_at: string, last_seen_at: string|null,
  *   is_owner: boolean, permissions: Permission[], shared_since: string|null}} Device
  * @typedef {"live_view"|"history"|"talk"|"unlock"|"settings"} Permission
  */
@@ -112,6 +112,23 @@ export function forgetUser() { me = null; }
  *   created_at: string, expires_at: string|null, active: boolean}} Share
  */
 
+/**
+ * GET /api/devices/{id}/about (vakt.hub.routers.devices.DeviceAboutOut); qr only for the owner.
+ * @typedef {{id: number, kind: string, name: string, model: string, serial: string, firmware: string|null,
+ *   room: string, added_at: string, qr: string|null}} DeviceAbout
+ */
+
+/**
+ * GET /api/locks/{id}/log items (vakt.hub.locks.Operation); data is the lock's own event (Matter fields).
+ * @typedef {{event_id: string, ts: string, type: string, operation: string|null, source: string|null,
+ *   credential_kind: "code"|"card"|"fingerprint"|null, credential_number: number|null, user_name: string|null,
+ *   error: string|null, data: Record<string, any>}} Operation
+ * GET /api/locks/{id}/alarms items (vakt.hub.routers.locks.AlarmOut).
+ * @typedef {{event_id: string, ts: string, alarm_code: string|null, active: boolean}} LockAlarm
+ * The "device.event" push (vakt.protocol.Event): what the lock reported, as it reported it.
+ * @typedef {{id: string, ts: string, source: string, type: string, data: Record<string, any>}} DeviceEvent
+ */
+
 /** What a camera answered to a control command (CommandOut). @typedef {{ok: boolean, result: object}} CommandOut */
 
 export const hub = {
@@ -119,6 +136,26 @@ export const hub = {
   devices: () => api.get("/api/devices"),
   /** @param {number|string} id @returns {Promise<Device>} */
   device: (id) => api.get(`/api/devices/${id}`),
+  /** Rename or move to a room. @param {number} id @param {{name?: string, room?: string}} changes @returns {Promise<Device>} */
+  updateDevice: (id, changes) => api.patch(`/api/devices/${id}`, changes),
+  /** @param {number} id @returns {Promise<DeviceAbout>} */
+  deviceAbout: (id) => api.get(`/api/devices/${id}/about`),
+  /** Dismiss one of the account's own notifications. @param {number} id @returns {Promise<null>} */
+  dismissNotification: (id) => api.del(`/api/notifications/${id}`),
+  /**
+   * The lock's operation log (vakt.hub.locks.Operation), newest first.
+   * @param {number} id @param {{limit?: number, before?: string|null, type?: string, source?: string}} [opts]
+   * @returns {Promise<Operation[]>}
+   */
+  lockLog: (id, { limit = 50, before = null, type = "", source = "" } = {}) => {
+    const qs = new URLSearchParams({ limit: String(limit) });
+    if (before) qs.set("before", before);
+    if (type) qs.set("type", type);
+    if (source) qs.set("source", source);
+    return api.get(`/api/locks/${id}/log?${qs}`);
+  },
+  /** @param {number} id @param {number} [limit] @returns {Promise<LockAlarm[]>} */
+  lockAlarms: (id, limit = 50) => api.get(`/api/locks/${id}/alarms?limit=${limit}`),
   /** @param {number} id @returns {Promise<Camera>} */
   camera: (id) => api.get(`/api/cameras/${id}`),
   /** @param {number} id @returns {Promise<{schema: object, values: Record<string, unknown>}>} */

@@ -1,56 +1,44 @@
-// Reads the fields the app shows out of a device's retained state, tolerant of where each lives.
+// Reads what the app shows out of a device's retained state, in the one shape the hub pushes (device.state):
+// a lock's is vakt.lock.outputs.LockState plus the gateway relay's battery, link and panel
+// (vakt.gateway.relay.LockRelay.state); cameras and gateways report no bolt, battery or radio link.
 
-const pick = (obj, ...paths) => {
-  for (const path of paths) {
-    let v = obj;
-    for (const k of path.split(".")) v = v == null ? undefined : v[k];
-    if (v !== undefined && v !== null) return v;
-  }
-  return undefined;
-};
+/**
+ * A lock's retained state as its gateway relays it.
+ * @typedef {{motor: "locked"|"unlocked", operating_mode: string, alarms: string[], volume: string,
+ *   display: {lit: boolean, text: string|null, blinking: boolean}, last_prompts: string[],
+ *   pairing_mode: boolean, front_panel_removed: boolean, memory_damaged: string|null,
+ *   battery: {percent: number, volts: number, low: boolean, dead: boolean, usb_power: boolean},
+ *   link: {rssi_dbm: number, frame_loss: number, messages: number, lost_messages: number}}} LockState
+ */
 
+/** @param {import("./api.js").Device} d @returns {Partial<LockState>} */
+const lockOf = (d) => (d.kind === "lock" && d.state) || {};
+
+/** "locked" / "unlocked" (MotorState), or undefined for a device with no bolt or no state yet. */
 export function lockState(d) {
-  const s = d.state || {};
-  const v = pick(s, "lock_state", "motor", "lockState", "bolt", "locked") ?? d.locked;
-  if (v === true) return "locked";
-  if (v === false) return "unlocked";
-  return typeof v === "string" ? v.toLowerCase() : undefined;
+  return lockOf(d).motor;
 }
 
+/** @returns {{pct: number, volts: number, low: boolean}|undefined} */
 export function battery(d) {
-  const s = d.state || {};
-  let pct = pick(s, "battery_percent", "battery.percent", "battery_pct", "battery.level");
-  if (pct === undefined && typeof s.battery === "number") pct = s.battery;
-  if (pct === undefined && typeof d.battery === "number") pct = d.battery;
-  const volts = pick(s, "battery_voltage", "battery.voltage", "battery_v");
-  const low = Boolean(pick(s, "battery_low", "battery.low"));
-  if (pct === undefined && volts === undefined) return undefined;
-  return { pct: pct === undefined ? undefined : Math.round(pct), volts, low };
+  const b = lockOf(d).battery;
+  return b ? { pct: Math.round(b.percent), volts: b.volts, low: b.low } : undefined;
 }
 
-// A lock's radio link as its gateway measures it (state.link, pushed), else the hub's summary (Device.rssi).
+// A lock's radio link as its gateway measures it (G6).
 export function rssi(d) {
-  const link = d.state && d.state.link;
-  const v = link && typeof link.rssi_dbm === "number" ? link.rssi_dbm : d.rssi;
-  return typeof v === "number" ? v : undefined;
+  const link = lockOf(d).link;
+  return link ? link.rssi_dbm : undefined;
 }
 
+/** The lock's active alarms (AlarmCode names). */
 export function alarms(d) {
-  const s = d.state || {};
-  const v = pick(s, "alarms", "active_alarms", "alarm") ?? d.alarms;
-  if (!v) return [];
-  if (Array.isArray(v)) return v.map((a) => (typeof a === "string" ? a : a.code || a.type || a.name));
-  if (typeof v === "string") return [v];
-  if (typeof v === "object") return Object.entries(v).filter(([, on]) => on).map(([k]) => k);
-  return [];
+  return lockOf(d).alarms || [];
 }
 
+/** OperatingMode name (Normal, Privacy, Passage...). */
 export function operatingMode(d) {
-  return pick(d.state || {}, "operating_mode", "operatingMode", "mode");
-}
-
-export function panel(d) {
-  return pick(d.state || {}, "panel") || {};
+  return lockOf(d).operating_mode;
 }
 
 export function humanize(code) {

@@ -13,6 +13,11 @@ const recentListeners = new Set();
 export function onUnread(fn) { unreadListeners.add(fn); fn(unread); return () => unreadListeners.delete(fn); }
 export function onRecent(fn) { recentListeners.add(fn); return () => recentListeners.delete(fn); }
 export function recentNotifications() { return recent.slice(); }
+/** A dismissed notification leaves the recent list too (it must not come back on the next visit). */
+export function forgetNotification(id) {
+  const i = recent.findIndex((n) => n.id === id);
+  if (i >= 0) recent.splice(i, 1);
+}
 
 function setUnread(n) { unread = Math.max(0, n); for (const fn of unreadListeners) fn(unread); }
 export function markAllRead() { setUnread(0); }

@@ -19,8 +19,7 @@ export function stateChips(d) {
   }
   const b = battery(d);
   if (b) {
-    const text = b.pct !== undefined ? `${b.pct}%` : `${Number(b.volts).toFixed(2)} V`;
-    chips.push(h("span", { class: `chip ${b.low ? "danger" : ""}`, dataset: { chip: "battery" } }, icon("battery", 14), text));
+    chips.push(h("span", { class: `chip ${b.low ? "danger" : ""}`, title: `${b.volts} V`, dataset: { chip: "battery" } }, icon("battery", 14), `${b.pct}%`));
   }
   const r = rssi(d);
   if (r !== undefined) {

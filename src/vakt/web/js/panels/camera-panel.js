@@ -24,16 +24,14 @@ export function cameraPanel(d) {
       h("button", { class: "hw-btn small", id: "ethernet", title: "Plug in the Ethernet cable: joins the wired network, leaving set-up mode (C3.1)", onclick: () => press(d.id, "ethernet", null) }, "Plug in Ethernet")));
   const update = (cur) => {
     const s = cur.state || {};
-    const l = s.led ?? s.status_led ?? (s.panel || {}).led;
+    const l = s.led; // vakt.camera.led.Led: "slow_blue", "fast_red", ...
     led.className = ledClasses("led", l);
     ledLabel.textContent = `Status LED: ${ledText(l)}`;
-    const spot = s.spotlight ?? (s.panel || {}).spotlight;
-    const mode = typeof spot === "object" && spot ? spot.mode ?? (spot.on ? "on" : "off") : spot ? String(spot) : "off";
+    const mode = (s.spotlight && s.spotlight.mode) || "off"; // the camera's spotlight: {mode}
     const on = mode !== "off";
     const strobe = mode.startsWith("flash");
     for (const el of [spotL, spotR]) { el.classList.toggle("on", on); el.classList.toggle("strobe", strobe); }
-    const sir = s.siren ?? (s.panel || {}).siren;
-    siren.classList.toggle("on", Boolean(typeof sir === "object" && sir ? sir.on ?? sir.active : sir));
+    siren.classList.toggle("on", Boolean(s.siren && s.siren.on)); // the camera's siren: {on, until}
   };
   update(d);
   return { el: h("div", { class: "panels" }, face), update };

@@ -2,7 +2,7 @@
 // doorbell; back panel with inside knob, privacy button and RESET. Inputs go to the emulator; outputs
 // (display, blinking digits, prompt, LEDs, motor) come from the state pushed over /api/ws.
 import { h, icon } from "../dom.js";
-import { lockState, operatingMode, panel } from "../device-state.js";
+import { lockState, operatingMode } from "../device-state.js";
 import { press } from "./panel-api.js";
 import { modeLabel, promptLabel } from "../lock-labels.js";
 
@@ -79,7 +79,7 @@ export function lockPanel(d) {
 
   const update = (cur) => {
     const s = cur.state || {};
-    const disp = s.display || panel(cur).display || {};
+    const disp = s.display || {};
     const awake = Boolean(disp.lit);
     keypad.classList.toggle("awake", awake);
     const text = disp.text ?? "";
@@ -92,7 +92,9 @@ export function lockPanel(d) {
     tamper.title = panelOff ? "Put the front panel back on: the keypad works again" : "Force the front panel off (L10.1)";
     const lastPrompt = prompts[prompts.length - 1];
     prompt.textContent = panelOff ? "Front panel removed: the keypad does not respond"
-      : awake || lastPrompt === "pairing" ? promptLabel(lastPrompt) : "Keypad asleep: touch it to wake";
+      : s.pairing_mode ? promptLabel("pairing")
+      // the lock's last prompts belong to the current wake (a new wake starts silent): never an old one
+      : awake ? (lastPrompt ? promptLabel(lastPrompt) : "") : "Keypad asleep: touch it to wake";
     const ls = lockState(cur) || "unknown";
     const alarmOn = (s.alarms || []).length > 0;
     const failed = prompts.includes("failure") || prompts.includes("locked_out");

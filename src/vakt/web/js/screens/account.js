@@ -48,7 +48,7 @@ export default async function accountScreen() {
   };
   renderPush();
 
-  const pinForm = h("form", {},
+  const pinForm = h("form", { id: "pin-form" },
     field("Account password", input({ name: "password", type: "password", required: true, autocomplete: "current-password" })),
     field("Unlock PIN (4-8 digits)", input({ name: "pin", inputmode: "numeric", pattern: "[0-9]{4,8}", required: true, autocomplete: "off" })),
     h("button", { class: "btn btn-primary", type: "submit" }, me && me.has_unlock_pin ? "Change PIN" : "Set PIN"));

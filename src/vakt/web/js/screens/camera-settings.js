@@ -1,5 +1,7 @@
 // Camera settings (C6, C8): every field of the CameraSettings model, plus restart, Wi-Fi, storage, delete.
 import { api, hub } from "../api.js";
+import { deviceAbout } from "../components/device-about.js";
+import { can } from "../perms.js";
 import { h, icon } from "../dom.js";
 import { pageHead } from "../components/page-head.js";
 import { schemaRows, ungrouped } from "../components/schema-form.js";
@@ -62,6 +64,10 @@ function guide() {
 export default async function cameraSettingsScreen(params) {
   const d = await loadDevice(params.id);
   const head = pageHead(d, { back: `/devices/${d.id}`, sub: "Settings" });
+  if (!can(d, "settings")) { // a guest without Settings is told why, and nothing is asked that ends in 403 (A5)
+    return { el: h("section", {}, head.el, h("div", { class: "card empty", id: "no-permission" }, icon("lock", 32),
+      h("p", {}, "The owner has not shared this camera's settings with you."))), title: d.name || "Settings", destroy: () => head.destroy() };
+  }
   const body = h("div", { class: "stack" }, h("div", { class: "card" }, h("div", { class: "skeleton-group" }, h("div", { class: "skeleton" }), h("div", { class: "skeleton" }), h("div", { class: "skeleton" }))));
   const save = async (name, value, revert, commit) => {
     try {
@@ -99,7 +105,7 @@ export default async function cameraSettingsScreen(params) {
   const network = h("div", { class: "desc", id: "camera-network" }, networkText(d));
   const unsub = subscribe((id) => { if (id === null || id === d.id) network.textContent = networkText(device(d.id)); });
   const emulated = Boolean(d.state && d.state.emulated); // a camera added by RTSP address has no control channel
-  const side = h("div", { class: "stack" }, emulated ? storage.el : null,
+  const side = h("div", { class: "stack" }, emulated ? storage.el : null, deviceAbout(d, { rename: false }).el,
     h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Device")),
       emulated ? h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Wi-Fi"), network),
         h("button", { class: "btn btn-sm", id: "wifi-change", onclick: () => wifiDialog(d) }, "Change")) : null,

@@ -1,5 +1,5 @@
 // The device list (A3) with live state, and adding a device by its QR code (A2).
-import { h, icon, clear } from "../dom.js";
+import { h, icon, clear, LOCALES } from "../dom.js";
 import { allDevices, loadDevices, subscribe } from "../store.js";
 import { deviceCard } from "../components/device-card.js";
 import { openAddDevice } from "../components/add-device.js";
@@ -28,13 +28,21 @@ export default function devicesScreen() {
         h("button", { class: "btn btn-primary", onclick: () => openAddDevice() }, icon("plus", 18), "Add device")));
       return;
     }
-    // Locks sit right after their gateway.
-    const order = [];
-    for (const d of list.filter((x) => !x.parent_id || !list.some((p) => p.id === x.parent_id))) {
-      order.push(d);
-      for (const child of list.filter((x) => x.parent_id === d.id)) order.push(child);
-    }
-    clear(grid, order.map(deviceCard));
+    // Grouped by room (named rooms in order, then those in none); in a room, locks right after their gateway.
+    const rooms = [...new Set(list.map((x) => x.room).filter(Boolean))].sort((a, b) => a.localeCompare(b, LOCALES));
+    const groups = [...rooms, ""].map((room) => [room, list.filter((x) => (x.room || "") === room)]).filter(([, xs]) => xs.length);
+    const ordered = (xs) => {
+      const order = [];
+      for (const d of xs.filter((x) => !x.parent_id || !xs.some((p) => p.id === x.parent_id))) {
+        order.push(d);
+        for (const child of xs.filter((x) => x.parent_id === d.id)) order.push(child);
+      }
+      return order;
+    };
+    if (!rooms.length) { clear(grid, ordered(list).map(deviceCard)); return; }
+    clear(grid, groups.flatMap(([room, xs]) => [
+      h("h2", { class: "room-title", dataset: { room }, style: { gridColumn: "1 / -1", margin: "8px 0 0" } }, room || "No room"),
+      ...ordered(xs).map(deviceCard)]));
   };
 
   const unsub = subscribe(render);

@@ -1,5 +1,6 @@
 // Home gateway: network, LED ring, mode, firmware, its locks and their radio links (G1-G6).
 import { h, icon } from "../dom.js";
+import { deviceAbout } from "../components/device-about.js";
 import { pageHead } from "../components/page-head.js";
 import { allDevices, device, loadDevices, subscribe } from "../store.js";
 import { deviceCard } from "../components/device-card.js";
@@ -110,7 +111,7 @@ export default function gatewayScreen(d) {
     h("div", { class: "cols" },
       h("div", { class: "stack" }, h("h2", {}, "Locks on this gateway"), locks,
         h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Radio links (G6)")), links)),
-      h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Gateway")), info,
-        d.is_owner !== false ? h("div", { class: "row end", style: { marginTop: "12px" } }, del) : null)));
+      h("div", { class: "stack" }, h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Gateway")), info,
+        d.is_owner !== false ? h("div", { class: "row end", style: { marginTop: "12px" } }, del) : null), deviceAbout(d).el)));
   return { el, title: d.name || "Gateway", destroy: () => { unsub(); head.destroy(); } };
 }

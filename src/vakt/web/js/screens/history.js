@@ -6,6 +6,7 @@ import { timeline } from "../components/timeline.js";
 import { pageHead } from "../components/page-head.js";
 import { PlaybackPlayer } from "../playback-player.js";
 import { loadDevice } from "../store.js";
+import { can } from "../perms.js";
 import { toastError } from "../toast.js";
 
 const CLIP_S = 30;
@@ -13,6 +14,10 @@ const CLIP_S = 30;
 export default async function historyScreen(params) {
   const d = await loadDevice(params.id);
   const head = pageHead(d, { back: `/devices/${d.id}`, sub: "Video history" });
+  if (!can(d, "history")) { // a guest without History is told why, and nothing is asked that ends in 403 (A5)
+    return { el: h("section", {}, head.el, h("div", { class: "card empty", id: "no-permission" }, icon("lock", 32),
+      h("p", {}, "The owner has not shared this camera's recordings with you."))), title: d.name || "History", destroy: () => head.destroy() };
+  }
   const video = h("video", { playsinline: true, controls: true, muted: true });
   const status = h("div", { class: "status-msg hidden" });
   const clock = h("span", { class: "grow mono", id: "playback-clock" });

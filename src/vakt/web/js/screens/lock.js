@@ -4,6 +4,7 @@ import { h, icon } from "../dom.js";
 import { busy, dialog, field, input } from "../form.js";
 import { pageHead } from "../components/page-head.js";
 import { lockLog } from "../components/lock-log.js";
+import { deviceAbout } from "../components/device-about.js";
 import { lockCredentials } from "../components/lock-credentials.js";
 import { alarms, battery, humanize, lockState, operatingMode } from "../device-state.js";
 import { alarmLabel, modeLabel } from "../lock-labels.js";
@@ -79,7 +80,7 @@ export default function lockScreen(d) {
   const setVolume = (v) => { for (const b of volume.children) b.setAttribute("aria-pressed", String(b.dataset.value === v)); };
   const alarmBox = h("div", { class: "stack", id: "lock-alarms" });
   const restoreBtn = h("button", { class: "btn btn-sm", id: "restore-memory", disabled: !can(d, "settings"), onclick: () => restoreDialog(d) }, "Restore…");
-  const damaged = h("div", { class: "chip danger", id: "memory-damaged", role: "alert", hidden: true, style: { height: "auto", padding: "10px 12px", gap: "10px", whiteSpace: "normal" } },
+  const damaged = h("div", { class: "chip danger", id: "memory-damaged", role: "alert", style: { display: "none", height: "auto", padding: "10px 12px", gap: "10px", whiteSpace: "normal" } },
     icon("alert", 18), h("span", { class: "grow" }, "The lock cannot read its memory. It stays locked and opens only with the key until you restore it here, or reset it at the inside panel."), restoreBtn);
 
   const render = () => {
@@ -91,18 +92,19 @@ export default function lockScreen(d) {
     stateText.textContent = humanize(ls);
     const b = battery(cur);
     const mode = operatingMode(cur) || "Normal";
-    subText.textContent = [b ? `Battery ${b.pct !== undefined ? `${b.pct}%` : `${b.volts} V`}${b.low ? " (low)" : ""}` : null,
+    subText.textContent = [b ? `Battery ${b.pct}%${b.low ? " (low)" : ""}` : null,
       `Mode ${modeLabel(mode)}`, cur.online ? "Online" : "Offline"].filter(Boolean).join(" · ");
-    damaged.hidden = !(cur.state || {}).memory_damaged;
+    damaged.style.display = (cur.state || {}).memory_damaged ? "" : "none"; // .chip's display would override [hidden]
     passage.checked = mode === "Passage";
-    const vol = (cur.state || {}).volume || ((cur.state || {}).settings || {}).volume;
-    if (vol) setVolume(String(vol).toLowerCase());
+    const vol = (cur.state || {}).volume; // Volume: high / low / mute
+    if (vol) setVolume(vol);
     alarmBox.replaceChildren(...al.map((a) => h("div", { class: "chip danger", style: { height: "32px" } }, icon("alert", 16), alarmLabel(a))));
   };
   render();
   const unsub = subscribe((id) => { if (id === null || id === d.id) render(); });
 
   const log = lockLog(d);
+  const about = deviceAbout(d);
   const creds = lockCredentials(d);
   const tabs = [["log", "Activity", log], ["credentials", "Users & credentials", creds]];
   const tabBar = h("div", { class: "tabs", role: "tablist" });
@@ -123,10 +125,11 @@ export default function lockScreen(d) {
           h("div", { class: "lock-hero" }, orb, h("div", { class: "grow" }, stateText, subText)),
           h("div", { class: "row", style: { marginTop: "16px" } }, unlockBtn, lockBtn), damaged, alarmBox),
         h("div", { class: "card" }, tabBar, tabBody)),
-      h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Lock settings")),
+      h("div", { class: "stack" }, h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Lock settings")),
         h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Normally-open mode"),
           h("div", { class: "desc" }, "The door stays unlocked until someone verifies at the lock.")), h("span", { class: "switch" }, passage, h("span"))),
         h("div", { class: "setting-row" }, h("div", { class: "grow" }, h("div", { class: "label" }, "Volume"),
-          h("div", { class: "desc" }, "Mute silences key tones only; alarms stay audible.")), volume))));
+          h("div", { class: "desc" }, "Mute silences key tones only; alarms stay audible.")), volume)),
+        about.el)));
   return { el, title: d.name || "Lock", destroy: () => { unsub(); head.destroy(); log.destroy(); creds.destroy(); } };
 }

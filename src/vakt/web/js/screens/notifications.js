@@ -2,20 +2,24 @@
 // by kind, device and day over what is loaded, older pages on demand. Opening the list reads them all.
 import { api, hub } from "../api.js";
 import { h, icon, timeAgo, LOCALES } from "../dom.js";
-import { KIND_TITLES, markAllRead, normalise, notificationTarget, onRecent, recentNotifications } from "../notify.js";
+import { toastError } from "../toast.js";
+import { KIND_TITLES, forgetNotification, markAllRead, normalise, notificationTarget, onRecent, recentNotifications } from "../notify.js";
 import { device, loadDevices } from "../store.js";
 
 const KIND_ICON = { person: "user", human: "user", doorbell: "bell", tamper: "alert", lockout: "lock", low_battery: "battery", offline: "wifi" };
 const PAGE = 50;
 
-function item(n) {
+function item(n, dismiss) {
   const d = device(n.device_id);
+  const close = h("button", { class: "btn btn-sm btn-ghost dismiss", type: "button", title: "Dismiss", "aria-label": `Dismiss: ${n.title}` }, icon("close", 16));
+  close.addEventListener("click", (ev) => { ev.preventDefault(); ev.stopPropagation(); dismiss(n); });
   return h("a", { class: `notif ${n.read ? "" : "unread"}`, href: notificationTarget(n), dataset: { kind: n.kind, id: n.id } },
     n.snapshot ? h("img", { src: n.snapshot, alt: "", loading: "lazy" }) : h("div", { class: "thumb" }, icon(KIND_ICON[n.kind] || "bell", 24)),
     h("div", { class: "grow" },
       h("div", { class: "title" }, n.title),
       h("div", { class: "meta small muted" }, [d && d.name, n.body].filter(Boolean).join(" · ")),
-      h("div", { class: "small muted", title: new Date(n.ts).toLocaleString(LOCALES) }, timeAgo(n.ts))));
+      h("div", { class: "small muted", title: new Date(n.ts).toLocaleString(LOCALES) }, timeAgo(n.ts))),
+    n.id ? close : null);
 }
 
 function localDay(iso) {
@@ -46,7 +50,15 @@ export default function notificationsScreen() {
         h("p", {}, filtered ? "No alert matches these filters in what is loaded." : "Alerts from your cameras and lock appear here.")));
       return;
     }
-    list.replaceChildren(...shown.map(item));
+    list.replaceChildren(...shown.map((n) => item(n, dismiss)));
+  };
+  const dismiss = async (n) => {
+    try {
+      await hub.dismissNotification(n.id);
+      rows = rows.filter((x) => x.id !== n.id);
+      forgetNotification(n.id);
+      render();
+    } catch (err) { toastError(err); }
   };
   const load = async (before) => {
     const page = await hub.notifications({ limit: PAGE, before });
