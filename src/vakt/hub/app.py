@@ -32,6 +32,7 @@ from vakt.hub.routers import (
     live,
     locks,
     notifications,
+    oauth,
     panels,
     shares,
     talk,
@@ -59,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     cameras.router,
     history.router,
     live.router,
+    oauth.router,
     web.router,
 ]
 
