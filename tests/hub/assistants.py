@@ -99,6 +99,7 @@ class Receiver:
 
     port: int = 0
     received: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
+    answers: dict[str, tuple[int, Any]] = field(default_factory=dict)  # path -> (status, JSON body)
     _server: asyncio.Server | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -125,9 +126,18 @@ class Receiver:
                 for k, _, v in (line.partition(":") for line in lines[1:] if line)
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.received.append((path, headers, json.loads(body) if body else None))
+            parsed: Any = body.decode()
+            if headers.get("content-type", "").startswith("application/json"):
+                parsed = json.loads(body)
+            self.received.append((path, headers, parsed))
             self._arrived.set()
-            writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            status, answer = self.answers.get(path, (202, {}))
+            data = json.dumps(answer).encode()
+            writer.write(
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                f"Connection: close\r\n\r\n".encode()
+                + data
+            )
             await writer.drain()
         finally:
             writer.close()

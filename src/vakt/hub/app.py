@@ -23,6 +23,7 @@ from vakt.hub.errors import install_error_handlers
 from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import AttemptThrottle
 from vakt.hub.routers import (
+    alexa,
     auth,
     cameras,
     defense,
@@ -61,6 +62,7 @@ ROUTERS: list[APIRouter] = [
     history.router,
     live.router,
     oauth.router,
+    alexa.router,
     web.router,
 ]
 
@@ -73,6 +75,7 @@ SERVICES: list[Service] = [
     locks.service,
     alerts_service.service,
     cameras.service,
+    alexa.service,
 ]
 
 

@@ -127,6 +127,16 @@ class HubSettings(BaseSettings):
         default="https://api.amazonalexa.com/v3/events",
         description="where ChangeReports and doorbell presses go (Alexa's event gateway of your region)",
     )
+    alexa_lwa_token_url: str = Field(
+        default="https://api.amazon.com/auth/o2/token",
+        description="Login with Amazon: the AcceptGrant code is exchanged here for event-gateway tokens",
+    )
+    alexa_client_id: str | None = Field(
+        default=None, max_length=200, description="your skill's Alexa Skill Messaging client id"
+    )
+    alexa_client_secret: SecretStr | None = Field(
+        default=None, description="your skill's Alexa Skill Messaging client secret"
+    )
     google_report_state_url: str = Field(
         default="https://homegraph.googleapis.com/v1/devices:reportStateAndNotification",
         description="Google Home Graph Report State",
