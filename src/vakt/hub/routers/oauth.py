@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import select
@@ -43,6 +43,7 @@ from vakt.hub.integrations.oauth import (
     revoke_link,
 )
 from vakt.hub.models.integrations import OAuthClient
+from vakt.hub.models.users import User
 from vakt.hub.permissions import visible_devices
 from vakt.hub.routers import web
 from vakt.hub.routers.auth import _hub_owner_id
@@ -285,6 +286,10 @@ async def token(request: Request, session: DbSession) -> JSONResponse:
 async def revoke(request: Request, session: DbSession) -> JSONResponse:
     """RFC 7009: the client revokes an access or refresh token (its whole token pair stops working)."""
     data = await _form(request)
+    if not data.get("token"):  # a malformed request is told so before the client is authenticated
+        return _answer(
+            (400, {"error": "invalid_request", "error_description": "send the token to revoke"}, [])
+        )
     ctx = await Context.load(session, data, request.headers, _ttl(request))
     server = HubAuthorizationServer(ctx)
     answer = server.create_endpoint_response("revocation", HubRequest("POST", data, request.headers))
@@ -320,11 +325,16 @@ async def unlink(client_id: ClientIdPath, user: CurrentUser, session: DbSession)
 
 
 # -- the hub owner's client registrations ----------------------------------------------------------------
-async def _owner_only(user: CurrentUser, session: DbSession) -> None:
+async def _owner_only(user: CurrentUser, session: DbSession) -> User:
+    """Before the body is read: anyone else is told 403, whatever they sent."""
     if user.id != await _hub_owner_id(session):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only the hub's owner (its first account) registers assistants"
         )
+    return user
+
+
+HubOwner = Annotated[User, Depends(_owner_only)]
 
 
 def _client_out(row: OAuthClient) -> ClientOut:
@@ -338,18 +348,16 @@ def _client_out(row: OAuthClient) -> ClientOut:
 
 
 @router.get("/api/oauth/clients", response_model=list[ClientOut])
-async def clients(user: CurrentUser, session: DbSession) -> list[ClientOut]:
+async def clients(user: HubOwner, session: DbSession) -> list[ClientOut]:
     """The registered skill / action projects (the hub's owner only)."""
-    await _owner_only(user, session)
     rows = await session.scalars(select(OAuthClient).order_by(OAuthClient.id))
     return [_client_out(row) for row in rows.all()]
 
 
 @router.post("/api/oauth/clients", response_model=NewClientOut, status_code=status.HTTP_201_CREATED)
-async def register_client(body: ClientIn, user: CurrentUser, session: DbSession) -> NewClientOut:
+async def register_client(body: ClientIn, user: HubOwner, session: DbSession) -> NewClientOut:
     """Register a skill (Alexa) or action project (Google): its id and secret go into the assistant's
     account-linking form; the secret is shown only now."""
-    await _owner_only(user, session)
     secret = new_secret()
     row = OAuthClient(
         client_id=f"vakt-{body.assistant}-{new_secret()[:12]}",
@@ -364,9 +372,8 @@ async def register_client(body: ClientIn, user: CurrentUser, session: DbSession)
 
 
 @router.delete("/api/oauth/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_client(client_id: ClientIdPath, user: CurrentUser, session: DbSession) -> None:
+async def delete_client(client_id: ClientIdPath, user: HubOwner, session: DbSession) -> None:
     """Remove a registration: every account's link through it ends."""
-    await _owner_only(user, session)
     row = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no assistant client {client_id}")
