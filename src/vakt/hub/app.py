@@ -28,6 +28,7 @@ from vakt.hub.routers import (
     cameras,
     defense,
     devices,
+    google,
     health,
     history,
     live,
@@ -63,6 +64,7 @@ ROUTERS: list[APIRouter] = [
     live.router,
     oauth.router,
     alexa.router,
+    google.router,
     web.router,
 ]
 
@@ -76,6 +78,7 @@ SERVICES: list[Service] = [
     alerts_service.service,
     cameras.service,
     alexa.service,
+    google.service,
 ]
 
 

@@ -64,7 +64,7 @@ class Refused(Exception):
 
 async def _caller(session: AsyncSession, token: Any) -> Bearer:
     found = await bearer(session, token if isinstance(token, str) else None)
-    if found is None:
+    if found is None or found.client.assistant != "alexa":
         raise Refused(
             AlexaError("INVALID_AUTHORIZATION_CREDENTIAL", "the link with vakt expired or was revoked")
         )
@@ -269,7 +269,22 @@ async def service(app: FastAPI) -> AsyncIterator[None]:
         if device.kind == "lock" and event.type == EventType.Doorbell:
             await report(app, device, lambda d, t: alexa.doorbell_press(d, t, event.ts))
 
+    async def renamed(device_id: int) -> None:
+        async with app.state.sessionmaker() as session:
+            device = await session.get(Device, device_id)
+        if device is not None:
+            await report(app, device, lambda d, t: alexa.add_or_update_report([d], t))
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def on_message(message: dict[str, Any]) -> None:
+        if message.get("type") == "device.renamed" and isinstance(message.get("device_id"), int):
+            task = asyncio.create_task(renamed(message["device_id"]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
     app.state.mqtt.on_state(on_state)
     app.state.mqtt.on_event(on_event)
     app.state.mqtt.on_availability(on_availability)
+    app.state.bus.watch(on_message)
     yield

@@ -1,7 +1,8 @@
-"""Issue 13 item 2 (C11, V1): the Alexa Smart Home API v3 endpoint end to end, with a real hub, Mosquitto,
-gateway and lock emulator, an account linked through the hub's OAuth server, and a local receiver in
-place of Alexa's event gateway and Login with Amazon. Every message the hub sends is validated against
-Amazon's published schema (../shared/assets/schemas, draft 4)."""
+"""Issue 13 items 2-4 (C11, V1-V2): the Alexa Smart Home API v3 endpoint and Google Smart Home fulfillment
+end to end, with a real hub, Mosquitto, gateway and lock emulator, accounts linked through the hub's
+OAuth server, and a local receiver in place of Alexa's event gateway, Login with Amazon and Google's
+Home Graph. Every Alexa message the hub sends is validated against Amazon's published schema
+(../shared/assets/schemas, draft 4)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class AlexaHome:
     token: str  # the account's sign-in token
     client: Client
     access_token: str
+    google_token: str
     lock_id: int
     lock: DeviceLabel
     camera_id: int
@@ -107,6 +109,9 @@ async def home(
         alexa_lwa_token_url=f"{receiver.url}/auth/o2/token",
         alexa_client_id="amzn1.application-oa2-client.test",
         alexa_client_secret="skill-secret",
+        google_report_state_url=f"{receiver.url}/google/report",
+        google_request_sync_url=f"{receiver.url}/google/sync",
+        google_api_token="graph-token",
         outbound_allowed_hosts=["127.0.0.1"],
         pin_max_failures=3,
     )
@@ -138,6 +143,7 @@ async def home(
             await s.commit()
         client = await register_client(hub, token, "alexa")
         tokens = await link(hub, token, client)
+        google_tokens = await link(hub, token, await register_client(hub, token, "google"))
         config = GatewayConfig(
             serial=gateway_label.serial,
             code=gateway_label.code,
@@ -160,6 +166,7 @@ async def home(
                 token,
                 client,
                 tokens["access_token"],
+                google_tokens["access_token"],
                 lock["id"],
                 lock_label,
                 camera["id"],
@@ -249,6 +256,16 @@ async def test_v1_alexa_discovery_state_lock_unlock_with_pin_and_events(home: Al
         lambda m: m[0] == "/v3/events" and m[2]["event"]["header"]["name"] == "DoorbellPress"
     )
     home.valid(press)
+
+    # a renamed device must be discovered again (C11.2): AddOrUpdateReport with the new name
+    async with home.hub.client(home.token) as c:
+        r = await c.patch(f"/api/devices/{home.lock_id}", json={"name": "Back door"})
+        assert r.status_code == 200, r.text
+    _, _, update = await home.receiver.wait_for(
+        lambda m: m[0] == "/v3/events" and m[2]["event"]["header"]["name"] == "AddOrUpdateReport"
+    )
+    home.valid(update)
+    assert [e["friendlyName"] for e in update["event"]["payload"]["endpoints"]] == ["Back door"]
 
     # camera: an RTSP stream (H.264 + AAC); the encrypted camera is no endpoint at all
     r = await home.send(
