@@ -201,6 +201,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ),
     ("POST", "/api/alexa/v3"): Probe(PUBLIC, body=INVALID),  # the OAuth token is in the directive
     ("GET", "/api/alexa/image/{token}"): Probe(PUBLIC, params=lambda w, r: {"token": "expired"}),
+    ("POST", "/api/google/fulfillment"): Probe(PUBLIC, body=INVALID),  # the OAuth token as Bearer
     # WebSockets
     (WS, "/api/ws"): Probe(SIGNED_IN),
     (WS, "/api/cameras/{device_id}/live"): Probe(LIVE),

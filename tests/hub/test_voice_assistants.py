@@ -43,6 +43,7 @@ def alexa_schema() -> jsonschema.Draft4Validator:
 @dataclass
 class AlexaHome:
     hub: Hub
+    user_id: int
     token: str  # the account's sign-in token
     client: Client
     access_token: str
@@ -116,7 +117,7 @@ async def home(
         pin_max_failures=3,
     )
     async with running_hub(settings, mosquitto) as hub:
-        _, token = await hub.user("alice", PASSWORD)
+        user_id, token = await hub.user("alice", PASSWORD)
         async with hub.client(token) as c:
             r = await c.put("/api/auth/unlock-pin", json={"password": PASSWORD, "pin": PIN})
             assert r.status_code == 204, r.text
@@ -163,6 +164,7 @@ async def home(
             await eventually(online)
             yield AlexaHome(
                 hub,
+                user_id,
                 token,
                 client,
                 tokens["access_token"],
@@ -332,3 +334,98 @@ def _changed(message: Any) -> str | None:
         if prop["name"] == "lockState":
             return str(prop["value"])
     return None
+
+
+async def _google(home: AlexaHome, intent: str, payload: Any = None, token: str | None = None) -> Any:
+    body: dict[str, Any] = {"requestId": uuid.uuid4().hex, "inputs": [{"intent": intent}]}
+    if payload is not None:
+        body["inputs"][0]["payload"] = payload
+    async with home.hub.client(token or home.google_token) as c:
+        r = await c.post("/api/google/fulfillment", json=body)
+    return r
+
+
+def _unlock(device_id: int, pin: str | None, lock: bool = False) -> dict[str, Any]:
+    execution: dict[str, Any] = {"command": "action.devices.commands.LockUnlock", "params": {"lock": lock}}
+    if pin is not None:
+        execution["challenge"] = {"pin": pin}
+    return {"commands": [{"devices": [{"id": f"vakt-{device_id}"}], "execution": [execution]}]}
+
+
+async def test_v2_google_sync_query_execute_with_pin_challenge(home: AlexaHome) -> None:
+    lock = f"vakt-{home.lock_id}"
+    # SYNC: the lock and the camera with its audio on; never the encrypted camera (C11.1, C11.2)
+    r = await _google(home, "action.devices.SYNC")
+    assert r.status_code == 200, r.text
+    devices = {d["id"]: d for d in r.json()["payload"]["devices"]}
+    assert set(devices) == {lock, f"vakt-{home.camera_id}"}
+    assert devices[lock]["type"] == "action.devices.types.LOCK"
+    assert devices[lock]["traits"] == ["action.devices.traits.LockUnlock"]
+    assert devices[f"vakt-{home.camera_id}"]["traits"] == ["action.devices.traits.CameraStream"]
+    # Google also needs the camera's audio on (C11.2): with it off, the camera is gone
+    async with home.hub.app.state.sessionmaker() as s:
+        row = await s.get(Device, home.camera_id)
+        assert row is not None
+        row.state = {"settings": {"image_encryption": False, "audio": False}}
+        await s.commit()
+    r = await _google(home, "action.devices.SYNC")
+    assert {d["id"] for d in r.json()["payload"]["devices"]} == {lock}
+
+    # QUERY
+    r = await _google(home, "action.devices.QUERY", {"devices": [{"id": lock}, {"id": "vakt-999999"}]})
+    states = r.json()["payload"]["devices"]
+    assert states[lock] == {"online": True, "status": "SUCCESS", "isLocked": True, "isJammed": False}
+    assert states["vakt-999999"]["errorCode"] == "deviceNotFound"
+
+    # EXECUTE unlock: Google is asked for the PIN, a wrong one is refused, the right one opens
+    r = await _google(home, "action.devices.EXECUTE", _unlock(home.lock_id, None))
+    [result] = r.json()["payload"]["commands"]
+    assert result == {
+        "ids": [lock],
+        "status": "ERROR",
+        "errorCode": "challengeNeeded",
+        "challengeNeeded": {"type": "pinNeeded"},
+    }
+    r = await _google(home, "action.devices.EXECUTE", _unlock(home.lock_id, "0000"))
+    [result] = r.json()["payload"]["commands"]
+    assert result["challengeNeeded"] == {"type": "challengeFailedPinNeeded"}
+    assert await _lock_state(home) == "locked"
+    r = await _google(home, "action.devices.EXECUTE", _unlock(home.lock_id, PIN))
+    [result] = r.json()["payload"]["commands"]
+    assert result["status"] == "SUCCESS" and result["states"]["isLocked"] is False, result
+    await eventually(lambda: _is(home, "unlocked"))
+    # the change is reported to Home Graph for this account
+    _, headers, report = await home.receiver.wait_for(
+        lambda m: (
+            m[0] == "/google/report"
+            and m[2]["payload"]["devices"]["states"].get(lock, {}).get("isLocked") is False
+        )
+    )
+    assert headers["authorization"] == "Bearer graph-token"
+    assert report["agentUserId"] == str(home.user_id)
+    # locking needs no PIN
+    r = await _google(home, "action.devices.EXECUTE", _unlock(home.lock_id, None, lock=True))
+    assert r.json()["payload"]["commands"][0]["status"] == "SUCCESS"
+    await eventually(lambda: _is(home, "locked"))
+
+    # wrong PINs count against the same remote-unlock limits as the app (3 here)
+    codes = []
+    for _ in range(4):
+        r = await _google(home, "action.devices.EXECUTE", _unlock(home.lock_id, "9999"))
+        codes.append(r.json()["payload"]["commands"][0]["errorCode"])
+    assert codes[-1] == "tooManyFailedAttempts" and codes[0] == "challengeNeeded", codes
+    async with home.hub.client(home.token) as c:  # the app's own remote unlock is held back as well
+        r = await c.post(f"/api/locks/{home.lock_id}/unlock", json={"pin": PIN})
+        assert r.status_code == 429, r.text
+
+    # a rename asks Google to SYNC again (C11.2)
+    async with home.hub.client(home.token) as c:
+        assert (await c.patch(f"/api/devices/{home.lock_id}", json={"name": "Side door"})).status_code == 200
+    _, _, sync = await home.receiver.wait_for(lambda m: m[0] == "/google/sync")
+    assert sync == {"agentUserId": str(home.user_id)}
+
+    # an Alexa token is no Google token; DISCONNECT ends the link
+    assert (await _google(home, "action.devices.SYNC", token=home.access_token)).status_code == 401
+    assert (await _google(home, "action.devices.DISCONNECT")).json() == {}
+    r = await _google(home, "action.devices.SYNC")
+    assert r.status_code == 401 and "link" in r.json()["message"]
