@@ -40,6 +40,11 @@ async def test_c11_link_refresh_rotate_revoke(hub: Hub) -> None:
             params=authorize_params(client, challenge, redirect_uri="https://evil.example/cb"),
         )
         assert r.status_code == 400, r.text
+        # a control character is refused as a bad query (422), not a server error (found by the fuzzer)
+        r = await c.get(
+            "/api/oauth/authorize", params=authorize_params(client, challenge, redirect_uri="a\x80b")
+        )
+        assert r.status_code == 422 and "control characters" in r.json()["message"], r.text
         # the consent screen lists exactly what is exposed; the encrypted camera is not (C11.1)
         r = await c.get("/api/oauth/authorize", params=authorize_params(client, challenge))
         assert r.status_code == 200, r.text

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 from sqlalchemy import select
 
 from vakt.hub.api_types import Text
@@ -208,15 +209,20 @@ async def consent(
     code_challenge_method: Annotated[str | None, Query(max_length=8)] = None,
 ) -> ConsentOut:
     """What the consent screen shows: who asks, and exactly which devices it will see (C11.1)."""
-    params = AuthorizeParams(
-        response_type=response_type,
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        scope=scope,
-        state=state,
-        code_challenge=code_challenge,
-        code_challenge_method=code_challenge_method,
-    )
+    try:  # the same checks as the POST's body, answered as the query's 422
+        params = AuthorizeParams(
+            response_type=response_type,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            state=state,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
     ctx, *_ = await _consent_context(request, session, params)
     assert ctx.client is not None  # get_consent_grant refused an unknown client
     exposed = await exposed_devices(session, user)
