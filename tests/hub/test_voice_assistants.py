@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import jsonschema
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,8 @@ from vakt.gateway.service import Gateway
 from vakt.hub.camera_supervisor import password_context
 from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import Device, DeviceEvent
-from vakt.protocol import DeviceLabel
+from vakt.protocol import DeviceCredentials, DeviceLabel
+from vakt.protocol.topics import Channel, topic
 
 SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "assets" / "schemas"
 SCHEMA_FILE = SCHEMA / "alexa_smart_home_message_schema.json"
@@ -51,6 +53,7 @@ class AlexaHome:
     lock_id: int
     lock: DeviceLabel
     camera_id: int
+    camera: DeviceLabel
     secret_camera_id: int
     receiver: Receiver
     schema: jsonschema.Draft4Validator
@@ -124,7 +127,8 @@ async def home(
         gateway_label, lock_label = label("gateway"), label("lock")
         gateway = await hub.add_device(token, gateway_label)
         lock = await hub.add_device(token, lock_label, gateway_id=gateway["id"], name="Front door")
-        camera = await hub.add_device(token, label("camera"), name="Porch")
+        camera_label = label("camera")
+        camera = await hub.add_device(token, camera_label, name="Porch")
         secret = await hub.add_device(token, label("camera"), name="Bedroom")
         async with hub.app.state.sessionmaker() as s:  # the cameras as they report themselves
             for device_id, encrypted in ((camera["id"], False), (secret["id"], True)):
@@ -172,11 +176,31 @@ async def home(
                 lock["id"],
                 lock_label,
                 camera["id"],
+                camera_label,
                 secret["id"],
                 receiver,
                 alexa_schema,
             )
     await receiver.stop()
+
+
+async def camera_reports(home: AlexaHome, **settings: bool) -> None:
+    """The camera publishes its retained state with these settings (C6), over its own MQTT account."""
+    creds = DeviceCredentials.from_label(home.camera)
+    state = {"kind": "camera", "settings": {"image_encryption": False, "audio": True, **settings}}
+    async with aiomqtt.Client(
+        "127.0.0.1", home.hub.mosquitto.port, username=creds.username, password=creds.password
+    ) as c:
+        await c.publish(
+            topic(home.camera.serial, Channel.STATE), json.dumps(state).encode(), qos=1, retain=True
+        )
+
+    async def stored() -> bool:  # one state at a time: the hub keeps only the newest of a batch
+        async with home.hub.app.state.sessionmaker() as session:
+            row = await session.get(Device, home.camera_id)
+            return row is not None and row.state == state
+
+    await eventually(stored)
 
 
 async def _lock_state(home: AlexaHome) -> str:
@@ -302,6 +326,30 @@ async def test_v1_alexa_discovery_state_lock_unlock_with_pin_and_events(home: Al
     )
     assert r["event"]["payload"]["type"] == "NO_SUCH_ENDPOINT"
 
+    # Image Encryption switched on at the camera (C11.1): Alexa is told to forget it, then to learn it again
+    await camera_reports(home)
+    await camera_reports(home, image_encryption=True)
+    _, _, gone = await home.receiver.wait_for(
+        lambda m: m[0] == "/v3/events" and m[2]["event"]["header"]["name"] == "DeleteReport"
+    )
+    # (Amazon's published schema has no DeleteReport: its documented shape is checked here instead)
+    assert gone["event"]["header"]["namespace"] == "Alexa.Discovery"
+    assert gone["event"]["payload"]["endpoints"] == [{"endpointId": f"vakt-{home.camera_id}"}]
+    assert gone["event"]["payload"]["scope"] == {"type": "BearerToken", "token": "lwa-access"}
+    r = await home.send(
+        "Alexa.Discovery", "Discover", payload={"scope": {"type": "BearerToken", "token": home.access_token}}
+    )
+    assert {e["endpointId"] for e in r["event"]["payload"]["endpoints"]} == {f"vakt-{home.lock_id}"}
+    await camera_reports(home, image_encryption=False)
+    _, _, back = await home.receiver.wait_for(
+        lambda m: (
+            m[0] == "/v3/events"
+            and m[2]["event"]["header"]["name"] == "AddOrUpdateReport"
+            and m[2]["event"]["payload"]["endpoints"][0]["endpointId"] == f"vakt-{home.camera_id}"
+        )
+    )
+    home.valid(back)
+
     # wrong PINs are counted with the remote-unlock limits: after 3, Alexa is told to wait
     kinds = []
     for _ in range(4):
@@ -363,11 +411,11 @@ async def test_v2_google_sync_query_execute_with_pin_challenge(home: AlexaHome) 
     assert devices[lock]["traits"] == ["action.devices.traits.LockUnlock"]
     assert devices[f"vakt-{home.camera_id}"]["traits"] == ["action.devices.traits.CameraStream"]
     # Google also needs the camera's audio on (C11.2): with it off, the camera is gone
-    async with home.hub.app.state.sessionmaker() as s:
-        row = await s.get(Device, home.camera_id)
-        assert row is not None
-        row.state = {"settings": {"image_encryption": False, "audio": False}}
-        await s.commit()
+    await camera_reports(home)
+    await camera_reports(home, audio=False)
+    _, headers, sync = await home.receiver.wait_for(lambda m: m[0] == "/google/sync")  # SYNC again
+    assert sync == {"agentUserId": str(home.user_id)} and headers["authorization"] == "Bearer graph-token"
+    home.receiver.received.clear()
     r = await _google(home, "action.devices.SYNC")
     assert {d["id"] for d in r.json()["payload"]["devices"]} == {lock}
 

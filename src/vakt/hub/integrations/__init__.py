@@ -19,20 +19,28 @@ from vakt.hub.permissions import DeviceAccess, Permission, visible_devices
 EXPOSED_KINDS: dict[str, Permission] = {"lock": Permission.UNLOCK, "camera": Permission.LIVE_VIEW}
 
 
-def camera_settings(device: Device) -> dict[str, Any]:
-    """The camera's own settings (C6) as it last reported them."""
-    settings = (device.state or {}).get("settings")
+def camera_settings(state: dict[str, Any] | None) -> dict[str, Any]:
+    """The camera's own settings (C6) in its reported state."""
+    settings = (state or {}).get("settings")
     return settings if isinstance(settings, dict) else {}
+
+
+def settings_encrypted(state: dict[str, Any] | None) -> bool:
+    return camera_settings(state).get("image_encryption") is True
+
+
+def settings_audio(state: dict[str, Any] | None) -> bool:
+    return camera_settings(state).get("audio", True) is not False
 
 
 def image_encrypted(device: Device) -> bool:
     """Image Encryption on (C6): images need a password the assistant does not have (C11.1)."""
-    return camera_settings(device).get("image_encryption") is True
+    return settings_encrypted(device.state)
 
 
 def audio_on(device: Device) -> bool:
     """Google shows a camera only with its audio on (C11.2)."""
-    return camera_settings(device).get("audio", True) is not False
+    return settings_audio(device.state)
 
 
 def is_exposed(access: DeviceAccess) -> bool:

@@ -119,6 +119,20 @@ def add_or_update_report(devices: list[Device], token: str) -> dict[str, Any]:
     }
 
 
+def delete_report(device: Device, token: str) -> dict[str, Any]:
+    """A device no longer exposed (Image Encryption turned on, C11.1): Alexa forgets the endpoint.
+    (Amazon's published message schema has no DeleteReport; this follows its documentation.)"""
+    return {
+        "event": {
+            "header": header("Alexa.Discovery", "DeleteReport"),
+            "payload": {
+                "endpoints": [{"endpointId": endpoint_id(device)}],
+                "scope": {"type": "BearerToken", "token": token},
+            },
+        }
+    }
+
+
 # -- state ------------------------------------------------------------------------------------------------
 def lock_state(device: Device) -> str:
     return lock_state_of(device.state or {})

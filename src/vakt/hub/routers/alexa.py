@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vakt.hub.camera_supervisor import CameraSupervisor, password_context, with_credentials
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.errors import errors
-from vakt.hub.integrations import alexa, exposed_devices, image_encrypted, is_exposed
+from vakt.hub.integrations import (
+    alexa,
+    exposed_devices,
+    image_encrypted,
+    is_exposed,
+    settings_encrypted,
+)
 from vakt.hub.integrations.alexa import AlexaError
 from vakt.hub.integrations.alexa_events import (
     GrantFailed,
@@ -222,8 +228,9 @@ async def camera_image(
 
 
 # -- proactive events ------------------------------------------------------------------------------------
-async def report(app: FastAPI, device: Device, build: Any) -> int:
-    """Send ``build(token)`` to the event gateway for every Alexa-linked account this device is exposed to."""
+async def report(app: FastAPI, device: Device, build: Any, *, hidden_too: bool = False) -> int:
+    """Send ``build(device, token)`` to the event gateway for every Alexa-linked account this device is
+    exposed to (``hidden_too``: every account that may see it, to tell them it is no longer exposed)."""
     settings: HubSettings = app.state.settings
     box = app.state.broker_sync.box
     sent = 0
@@ -234,7 +241,7 @@ async def report(app: FastAPI, device: Device, build: Any) -> int:
         for grant in await alexa_grants(session):
             user = await session.get(User, grant.user_id)
             access = None if user is None else await resolve_access(session, user, fresh)
-            if access is None or not is_exposed(access):
+            if access is None or not (hidden_too or is_exposed(access)):
                 continue
             token = await event_token(session, settings, box, grant)
             if token is not None and await send_event(settings, token, build(fresh, token)):
@@ -247,9 +254,20 @@ async def service(app: FastAPI) -> AsyncIterator[None]:
     """ChangeReports when a lock's state or a device's connectivity changes; DoorbellPress on the bell."""
     last: dict[int, tuple[str, bool]] = {}
 
+    encrypted: dict[int, bool] = {}
+
     async def on_state(device: Device, state: dict[str, Any]) -> None:
         if device.kind not in ("lock", "camera"):
             return
+        if device.kind == "camera":  # Image Encryption turned on or off: Alexa forgets or learns it (C11.1)
+            now_encrypted = settings_encrypted(state)
+            was = encrypted.get(device.id, now_encrypted)
+            encrypted[device.id] = now_encrypted
+            if was != now_encrypted:
+                if now_encrypted:
+                    await report(app, device, alexa.delete_report, hidden_too=True)
+                else:
+                    await report(app, device, lambda d, t: alexa.add_or_update_report([d], t))
         now = (alexa.lock_state_of(state) if device.kind == "lock" else "", device.online)
         before = last.get(device.id)
         last[device.id] = now

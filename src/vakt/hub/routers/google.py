@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vakt.hub.auth import request_token
 from vakt.hub.db import DbSession, utcnow
 from vakt.hub.errors import errors
-from vakt.hub.integrations import google
+from vakt.hub.integrations import google, settings_audio, settings_encrypted
 from vakt.hub.integrations.locking import LockRefused, operate_lock
 from vakt.hub.integrations.oauth import Bearer, bearer, revoke_link
 from vakt.hub.models.devices import Device
@@ -217,9 +217,16 @@ async def service(app: FastAPI) -> AsyncIterator[None]:
     last: dict[int, dict[str, Any]] = {}
     tasks: set[asyncio.Task[None]] = set()
 
+    shown: dict[int, tuple[bool, bool]] = {}
+
     async def on_state(device: Device, state: dict[str, Any]) -> None:
         if device.kind not in ("lock", "camera"):
             return
+        if device.kind == "camera":  # Image Encryption or Audio switched: what Google may show changed
+            now_shown = (settings_encrypted(state), settings_audio(state))
+            if shown.get(device.id, now_shown) != now_shown:
+                await request_sync_for(app, device.id)
+            shown[device.id] = now_shown
         now = google.states(device)
         if last.get(device.id, now) != now:
             await _report(app, device)
