@@ -83,6 +83,10 @@ async def test_c11_link_refresh_rotate_revoke(hub: Hub) -> None:
     r = await exchange(hub, client, refresh)
     assert r.status_code == 200, r.text
     second = r.json()
+    async with hub.client(owner) as c:  # still the same link, refreshed now
+        [refreshed] = (await c.get("/api/oauth/links")).json()
+        assert refreshed["linked_at"] == links[0]["linked_at"]
+        assert refreshed["last_refreshed_at"] > links[0]["last_refreshed_at"]
     assert second["access_token"] != first["access_token"]
     assert second["refresh_token"] != first["refresh_token"]
     # ... and using it again (a copied token) ends the whole link, the new pair included

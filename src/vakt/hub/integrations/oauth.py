@@ -208,6 +208,7 @@ class Context:
         if self.new_code is not None:
             session.add(OAuthCode(**self.new_code, expires_at=now + CODE_TTL))
         access_ttl, refresh_ttl = self.settings_ttl
+        linked_at = self.revoke[0].linked_at if self.revoke else now  # a refresh continues the link
         for token, client_row_id, user_id in self.issued:
             session.add(
                 OAuthToken(
@@ -217,6 +218,7 @@ class Context:
                     refresh_hash=digest(token["refresh_token"]),
                     scope=token.get("scope") or SCOPE,
                     issued_at=now,
+                    linked_at=linked_at,
                     access_expires_at=now + timedelta(seconds=access_ttl),
                     refresh_expires_at=now + timedelta(seconds=refresh_ttl),
                 )
@@ -397,7 +399,7 @@ async def links_of(session: AsyncSession, user_id: int) -> list[Link]:
             client.client_id,
             client.name,
             client.assistant,
-            first.linked_at if first else token.issued_at,
+            min(first.linked_at, token.linked_at) if first else token.linked_at,
             token.issued_at,
         )
     return list(found.values())

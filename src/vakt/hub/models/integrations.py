@@ -54,6 +54,7 @@ class OAuthToken(Base):
     refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(200), default="")
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # carried over by each refresh
     access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("refresh_hash", sa.String(length=64), nullable=False),
         sa.Column("scope", sa.String(length=200), nullable=False),
         sa.Column("issued_at", When(timezone=True), nullable=False),
+        sa.Column("linked_at", When(timezone=True), nullable=False),
         sa.Column("access_expires_at", When(timezone=True), nullable=False),
         sa.Column("refresh_expires_at", When(timezone=True), nullable=False),
         sa.Column("revoked_at", When(timezone=True), nullable=True),
