@@ -191,6 +191,22 @@ PROBES: dict[tuple[str, str], Probe] = {
     ),
     ("GET", "/api/cameras/{device_id}/history/clip"): Probe(HISTORY),
     ("GET", "/api/cameras/{device_id}/history/snapshot"): Probe(HISTORY),
+    # voice assistants (C11, issue 13): OAuth linking, the owner's client registrations, Alexa, Google
+    ("GET", "/oauth/authorize"): Probe(PUBLIC),
+    ("GET", "/api/oauth/authorize"): Probe(SIGNED_IN),
+    ("POST", "/api/oauth/authorize"): Probe(SIGNED_IN, body=INVALID),
+    ("POST", "/api/oauth/token"): Probe(PUBLIC),  # the assistant's server: client authentication
+    ("POST", "/api/oauth/revoke"): Probe(PUBLIC),  # the assistant's server: client authentication
+    ("GET", "/api/oauth/links"): Probe(SIGNED_IN),
+    ("DELETE", "/api/oauth/links/{client_id}"): Probe(SIGNED_IN, params=lambda w, r: {"client_id": "none"}),
+    ("GET", "/api/oauth/clients"): Probe(SIGNED_IN, hub_owner=True),
+    ("POST", "/api/oauth/clients"): Probe(SIGNED_IN, body=INVALID, hub_owner=True),
+    ("DELETE", "/api/oauth/clients/{client_id}"): Probe(
+        SIGNED_IN, hub_owner=True, params=lambda w, r: {"client_id": "none"}
+    ),
+    ("POST", "/api/alexa/v3"): Probe(PUBLIC, body=INVALID),  # the OAuth token is in the directive
+    ("GET", "/api/alexa/image/{token}"): Probe(PUBLIC, params=lambda w, r: {"token": "expired"}),
+    ("POST", "/api/google/fulfillment"): Probe(PUBLIC, body=INVALID),  # the OAuth token as Bearer
     # WebSockets
     (WS, "/api/ws"): Probe(SIGNED_IN),
     (WS, "/api/cameras/{device_id}/live"): Probe(LIVE),

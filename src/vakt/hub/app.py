@@ -23,16 +23,19 @@ from vakt.hub.errors import install_error_handlers
 from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import AttemptThrottle
 from vakt.hub.routers import (
+    alexa,
     auth,
     cameras,
     dead_letters,
     defense,
     devices,
+    google,
     health,
     history,
     live,
     locks,
     notifications,
+    oauth,
     panels,
     shares,
     talk,
@@ -61,6 +64,9 @@ ROUTERS: list[APIRouter] = [
     history.router,
     live.router,
     dead_letters.router,
+    oauth.router,
+    alexa.router,
+    google.router,
     web.router,
 ]
 
@@ -73,6 +79,8 @@ SERVICES: list[Service] = [
     locks.service,
     alerts_service.service,
     cameras.service,
+    alexa.service,
+    google.service,
 ]
 
 

@@ -113,6 +113,43 @@ class HubSettings(BaseSettings):
         "recorded, shown and defended against but not notified again; 0: notify each one",
     )
 
+    # -- voice assistants (C11, V1-V2; docs/integrations.md) --
+    oauth_access_ttl_s: int = Field(
+        default=3600, ge=60, le=24 * 3600, description="lifetime of an assistant's access token"
+    )
+    oauth_refresh_ttl_s: int = Field(
+        default=180 * 24 * 3600,
+        ge=3600,
+        le=3650 * 24 * 3600,
+        description="an assistant's refresh token dies when unused this long (each refresh rotates it)",
+    )
+    alexa_event_gateway_url: str = Field(
+        default="https://api.amazonalexa.com/v3/events",
+        description="where ChangeReports and doorbell presses go (Alexa's event gateway of your region)",
+    )
+    alexa_lwa_token_url: str = Field(
+        default="https://api.amazon.com/auth/o2/token",
+        description="Login with Amazon: the AcceptGrant code is exchanged here for event-gateway tokens",
+    )
+    alexa_client_id: str | None = Field(
+        default=None, max_length=200, description="your skill's Alexa Skill Messaging client id"
+    )
+    alexa_client_secret: SecretStr | None = Field(
+        default=None, description="your skill's Alexa Skill Messaging client secret"
+    )
+    google_report_state_url: str = Field(
+        default="https://homegraph.googleapis.com/v1/devices:reportStateAndNotification",
+        description="Google Home Graph Report State",
+    )
+    google_request_sync_url: str = Field(
+        default="https://homegraph.googleapis.com/v1/devices:requestSync",
+        description="Google Home Graph Request Sync",
+    )
+    google_api_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for Home Graph (from your action's service account); unset: no calls",
+    )
+
     @model_validator(mode="after")
     def _defaults_under_data_dir(self) -> HubSettings:
         if not self.database_url:

@@ -413,6 +413,9 @@ async def update_device_settings(
         camera.audio = bool(body["audio"])
     await session.commit()
     await supervisor.reconcile()
+    if "name" in body:  # voice assistants must learn the new name (C11.2)
+        message = {"type": "device.renamed", "device_id": access.device.id, "name": access.device.name}
+        await request.app.state.bus.publish(message, access.device.id)
     values.update({"name": access.device.name, "time_zone": camera.time_zone, "audio": camera.audio})
     return {"values": values}
 

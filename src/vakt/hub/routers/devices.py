@@ -229,12 +229,17 @@ async def rename_device(
     body: DevicePatchIn,
     access: Annotated[DeviceAccess, Depends(device_access(Permission.SETTINGS))],
     session: DbSession,
+    request: Request,
 ) -> DeviceOut:
     if body.name is not None:
         access.device.name = body.name
     if body.room is not None:
         access.device.room = body.room
     await session.commit()
+    # voice assistants must learn the new name (C11.2): Alexa AddOrUpdateReport, Google Request Sync
+    await request.app.state.bus.publish(
+        {"type": "device.renamed", "device_id": access.device.id, "name": body.name}, access.device.id
+    )
     return device_out(access)
 
 

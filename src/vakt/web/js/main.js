@@ -16,6 +16,7 @@ route("/devices/:id/history", () => import("./screens/history.js"));
 route("/devices/:id/settings", () => import("./screens/camera-settings.js"));
 route("/devices/:id/panel", () => import("./screens/panel.js"));
 route("/devices/:id/share", () => import("./screens/share.js"));
+route("/oauth/authorize", () => import("./screens/link-assistant.js"));
 
 const theme = localStorage.getItem("theme");
 if (theme && theme !== "auto") document.documentElement.dataset.theme = theme;
@@ -69,11 +70,11 @@ async function boot() {
   const { shell, outlet } = buildShell();
   document.getElementById("app").replaceChildren(shell);
   setUnauthorizedHandler(() => {
-    if (!["/signin", "/register"].includes(location.pathname)) navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
+    if (!["/signin", "/register"].includes(location.pathname)) navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
   });
   const user = await currentUser();
   if (!user && !["/signin", "/register"].includes(location.pathname)) {
-    history.replaceState({}, "", `/signin?next=${encodeURIComponent(location.pathname)}`);
+    history.replaceState({}, "", `/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
   if (user) startSession();
   await start(outlet);

@@ -1,5 +1,5 @@
 // Account: who is signed in, sessions (A1), password, invites, account deletion, remote-unlock PIN,
-// browser push (A4), theme, sign out.
+// browser push (A4), linked voice assistants (C11), theme, sign out.
 import { api, currentUser, forgetUser } from "../api.js";
 import { h, icon, timeAgo } from "../dom.js";
 import { busy, field, input } from "../form.js";
@@ -61,6 +61,21 @@ export default async function accountScreen() {
       pinForm.reset();
     } catch (err) { toastError(err); }
   });
+
+  // Linked assistants (C11): each one's tokens are revoked at once by Unlink.
+  const assistants = h("div", { class: "list", id: "linked-assistants" }, h("div", { class: "skeleton" }));
+  const loadAssistants = async () => {
+    try {
+      const rows = await api.get("/api/oauth/links");
+      assistants.replaceChildren(...(rows.length ? rows.map((a) => h("div", { class: "list-item" },
+        h("div", { class: "grow" }, h("div", { class: "title" }, a.name),
+          h("div", { class: "meta" }, `${a.assistant === "google" ? "Google Assistant" : "Amazon Alexa"} · linked ${timeAgo(a.linked_at)}`)),
+        h("button", { class: "btn btn-sm btn-ghost", onclick: async () => {
+          try { await api.del(`/api/oauth/links/${encodeURIComponent(a.client_id)}`); toast(`${a.name} unlinked.`, { kind: "ok" }); loadAssistants(); } catch (err) { toastError(err); }
+        } }, "Unlink"))) : [h("div", { class: "meta" }, "No assistant is linked. Link one from the Alexa or Google Home app.")]));
+    } catch (err) { assistants.replaceChildren(h("div", { class: "meta" }, err.message)); }
+  };
+  loadAssistants();
 
   const signOutOthers = h("button", { class: "btn btn-sm", id: "sign-out-others" }, "Sign out all other sessions");
   signOutOthers.onclick = () => busy(signOutOthers, async () => {
@@ -143,6 +158,8 @@ export default async function accountScreen() {
       h("div", { class: "stack" },
         h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Remote unlock PIN")),
           h("p", { class: "muted small", style: { marginTop: 0 } }, "Asked before every unlock from the app."), pinForm),
+        h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Linked assistants")),
+          h("p", { class: "muted small", style: { marginTop: 0 } }, "Voice assistants acting for you; unlocking by voice asks for the PIN above."), assistants),
         h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Invite")),
           h("p", { class: "muted small", style: { marginTop: 0 } }, "New accounts need an invite from the hub's owner."), invite, inviteOut),
         h("div", { class: "card" }, h("div", { class: "card-title" }, h("h3", {}, "Delete account")),
