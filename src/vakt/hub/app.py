@@ -20,6 +20,7 @@ from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.bus import EventBus
 from vakt.hub.db import make_engine, make_sessionmaker
 from vakt.hub.errors import install_error_handlers
+from vakt.hub.integrations import homeassistant_bridge
 from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import AttemptThrottle
 from vakt.hub.routers import (
@@ -29,6 +30,7 @@ from vakt.hub.routers import (
     devices,
     health,
     history,
+    homeassistant,
     live,
     locks,
     notifications,
@@ -59,6 +61,7 @@ ROUTERS: list[APIRouter] = [
     cameras.router,
     history.router,
     live.router,
+    homeassistant.router,
     web.router,
 ]
 
@@ -71,6 +74,7 @@ SERVICES: list[Service] = [
     locks.service,
     alerts_service.service,
     cameras.service,
+    homeassistant_bridge.service,
 ]
 
 

@@ -3,6 +3,7 @@
 from vakt.hub.models import (
     alerts,  # noqa: F401  (alerts area: person events, notifications)
     cameras,  # noqa: F401  (cameras area: streams, segments, gaps)
+    homeassistant,  # noqa: F401  (Home Assistant links, V3)
 )
 from vakt.hub.models.devices import Device, DeviceEvent, Share
 from vakt.hub.models.locks import LockCredential
