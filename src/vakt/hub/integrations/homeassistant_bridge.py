@@ -219,7 +219,6 @@ class HomeAssistantBridge:
             arming = await session.scalars(select(Arming).where(Arming.user_id.in_(users)))
             modes = {row.user_id: ArmingMode(row.mode) for row in arming.all()}
         self._linked = users
-        self._sync_broker_accounts(links)
         serials = {d.id: d.serial for d in devices}
         wanted: dict[str, bytes] = {}
         for account_id, username in users.items():
@@ -239,6 +238,7 @@ class HomeAssistantBridge:
                 await self._publish(client, name, payload)
         for name in [n for n in self._retained if n not in wanted and self._ours(n)]:
             await self._publish(client, name, b"")  # empty retained config: HA removes the entity
+        self._sync_broker_accounts(links)  # after the removals: a removed HA user still receives them
 
     @staticmethod
     def _ours(name: str) -> bool:
