@@ -37,10 +37,11 @@ from vakt.protocol import Event
 
 log = logging.getLogger(__name__)
 SHARE_GROUP = "vakt-ha"  # several hub processes: each command is carried out once
+RECONCILE_S = 10.0  # how late, at most, a removed device loses its entities (no removal hook)
 
 
 class HomeAssistantBridge:
-    def __init__(self, app: FastAPI, reconcile_every: float = 30.0) -> None:
+    def __init__(self, app: FastAPI, reconcile_every: float = RECONCILE_S) -> None:
         self.app = app
         self.settings: HubSettings = app.state.settings
         self.reconcile_every = reconcile_every
@@ -327,7 +328,7 @@ def _json(body: dict[str, Any]) -> bytes:
 @contextlib.asynccontextmanager
 async def service(app: FastAPI) -> AsyncIterator[None]:
     """Lifespan service: ``app.state.homeassistant`` runs while the hub runs (after the alerts service)."""
-    bridge = HomeAssistantBridge(app, getattr(app.state, "homeassistant_reconcile_s", 30.0))
+    bridge = HomeAssistantBridge(app)
     app.state.homeassistant = bridge
     if app.state.settings.mqtt_enabled:
         await bridge.start()
