@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import cv2
+import numpy as np
 import pytest
 
 from tests.hub.conftest import Hub, label
+from vakt.detect import PersonEvent
 from vakt.gateway.config import GatewayConfig
 from vakt.gateway.service import Gateway
 from vakt.hub.models.users import AttemptCounter
@@ -160,6 +165,15 @@ async def home(hub: Hub, tmp_path: Path) -> AsyncIterator[Home]:
         yield Home(hub, token, user_id, lock["id"], camera["id"], lock_label, gateway_label, camera_label)
 
 
+def _person_event() -> PersonEvent:
+    frame = np.full((120, 160, 3), 90, np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", frame)
+    assert ok
+    return PersonEvent(
+        start=1.0, score=0.9, box=(60, 20, 100, 110), snapshot_pts=1.0, snapshot_jpeg=jpeg.tobytes()
+    )
+
+
 async def _lock_state(home: Home) -> str | None:
     async with home.hub.client(home.token) as c:
         state: str | None = (await c.get(f"/api/locks/{home.lock_id}")).json()["lock_state"]
@@ -224,6 +238,15 @@ async def test_v3_discovery_states_and_commands_through_pin_and_ownership(
         await eventually(lambda: ha.value(f"{root}/{lock}/battery/state") is not None, what="battery")
         assert ha.value(f"{root}/{camera}/availability") == "offline"  # no camera emulator runs here
         assert ha.value(f"{root}/home/arming/state") == "away"
+
+        # -- a person at the porch camera (C8): the binary sensor and the camera image follow -------------
+        alerts, seen_at = hub.app.state.alerts, time.time()
+        await alerts.person_started(home.camera_id, _person_event(), seen_at)
+        await eventually(lambda: ha.value(f"{root}/{camera}/person/state") == "ON", what="person on")
+        image = await eventually(lambda: ha.retained.get(f"{root}/{camera}/camera/image"), what="snapshot")
+        assert image.startswith(b"\xff\xd8"), "the camera entity's image is the event's JPEG snapshot"
+        await alerts.person_ended(home.camera_id, dataclasses.replace(_person_event(), end=3.0), seen_at)
+        await eventually(lambda: ha.value(f"{root}/{camera}/person/state") == "OFF", what="person off")
 
         # -- the lock: state follows the real lock; commands through the PIN and the authorization layer --
         initial = await _lock_state(home)
