@@ -69,7 +69,8 @@ class HomeAssistantBridge:
 
     async def stop(self) -> None:
         client = self._client
-        if client is not None:  # a clean stop: HA shows the entities unavailable
+        # A clean stop of the only hub process: HA shows the entities unavailable (several: others go on)
+        if client is not None and not self.settings.mqtt_shared_group:
             with contextlib.suppress(aiomqtt.MqttError):
                 for account_id in list(self._linked):
                     await self._publish(
