@@ -161,6 +161,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("DELETE", "/api/notifications/webhook"): Probe(SIGNED_IN),
     ("GET", "/api/arming"): Probe(SIGNED_IN),
     ("PUT", "/api/arming"): Probe(SIGNED_IN, body=INVALID),
+    # Home Assistant discovery (V3): the account's own setting
+    ("GET", "/api/integrations/homeassistant"): Probe(SIGNED_IN),
+    ("PUT", "/api/integrations/homeassistant"): Probe(SIGNED_IN, body=INVALID),
     ("GET", "/api/detection/status"): Probe(SIGNED_IN),
     ("GET", "/api/dead-letters"): Probe(SIGNED_IN),  # only the caller's own devices' (G7)
     ("GET", "/api/cameras/{device_id}/person-events"): Probe(HISTORY),

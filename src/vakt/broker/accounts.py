@@ -5,7 +5,8 @@ are kept only as Mosquitto's PBKDF2-SHA512 hashes (``$7$<iterations>$<salt>$<has
 A device account may touch only ``vakt/v1/<serial>/#`` for its own serial and, for a gateway, the
 serials of its paired locks; the hub account is privileged. A device may connect only with its own client
 id (``vakt-<serial>`` or ``<serial>``) and a last will on its own topics, so it can neither take over the
-hub's session nor declare another device offline (issue 11 H1, H2).
+hub's session nor declare another device offline (issue 11 H1, H2). An integration account (Home
+Assistant's, ``ha-<account id>``) may read and write only the topic filters it is given (V3).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,12 +64,52 @@ class DeviceAccount(BaseModel):
     serials: list[str] = Field(description="serials whose topics it may touch: its own first, then relayed")
 
 
+INTEGRATION_USERNAME = re.compile(r"^[a-z]+-[0-9]{1,12}$")  # e.g. ha-7: never a device serial pattern clash
+
+
+class IntegrationAccount(BaseModel):
+    """A third-party client (Home Assistant) limited to explicit topic filters; ``read`` may be received
+    and subscribed to, ``write`` published to (Mosquitto enforces the split; the embedded broker, which
+    does not tell them apart for any account, allows the union)."""
+
+    username: str = Field(pattern=INTEGRATION_USERNAME.pattern)
+    password_hash: str
+    read: list[str] = Field(default_factory=list)
+    write: list[str] = Field(default_factory=list)
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether MQTT filter ``pattern`` covers ``topic`` (which may itself be a filter: every topic it
+    names must be covered, so ``a/#`` is not covered by ``a/+/b/#``)."""
+    want, have = pattern.split("/"), topic.split("/")
+    for i, level in enumerate(want):
+        if level == "#":
+            return True
+        if i >= len(have) or have[i] == "#":
+            return False
+        if level != "+" and (level != have[i] or have[i] == "+"):
+            return False
+    return len(want) == len(have)
+
+
+def topic_overlaps(pattern: str, topic_filter: str) -> bool:
+    """Whether some topic is named by both filters (a subscription that may receive allowed messages)."""
+    a, b = pattern.split("/"), topic_filter.split("/")
+    for x, y in zip(a, b, strict=False):
+        if "#" in (x, y):
+            return True
+        if x != y and "+" not in (x, y):
+            return False
+    return len(a) == len(b)
+
+
 class BrokerAccounts(BaseModel):
-    """The broker's accounts: one privileged hub user and one account per device."""
+    """The broker's accounts: one privileged hub user, one account per device, integration accounts."""
 
     hub_username: str = HUB_USERNAME
     hub_password_hash: str
     devices: list[DeviceAccount] = Field(default_factory=list)
+    integrations: list[IntegrationAccount] = Field(default_factory=list)
     _listeners: list[Callable[[], None]] = PrivateAttr(default_factory=list)
     _refused_logins: dict[str, float] = PrivateAttr(default_factory=dict)
 
@@ -77,6 +119,9 @@ class BrokerAccounts(BaseModel):
 
     def device(self, username: str) -> DeviceAccount | None:
         return next((d for d in self.devices if d.username == username), None)
+
+    def integration(self, username: str) -> IntegrationAccount | None:
+        return next((i for i in self.integrations if i.username == username), None)
 
     def set_device(self, serial: str, password: str, relayed: Sequence[str] = ()) -> DeviceAccount:
         """Add or replace a device account (its password derived from its verification code)."""
@@ -111,7 +156,7 @@ class BrokerAccounts(BaseModel):
             return False
         if username == self.hub_username:
             return verify_password(password, self.hub_password_hash)
-        account = self.device(username)
+        account = self.device(username) or self.integration(username)
         return account is not None and verify_password(password, account.password_hash)
 
     def may_access(self, username: str | None, topic: str) -> bool:
@@ -120,6 +165,11 @@ class BrokerAccounts(BaseModel):
             return False
         if username == self.hub_username:
             return not topic.startswith("$")
+        integration = self.integration(username)
+        if integration is not None:
+            filters = [*integration.read, *integration.write]
+            wildcard = "+" in topic or "#" in topic  # a subscription: each message is checked on delivery
+            return any((topic_overlaps if wildcard else topic_matches)(f, topic) for f in filters)
         account = self.device(username)
         if account is None:
             return False
@@ -132,7 +182,10 @@ class BrokerAccounts(BaseModel):
         """Why a CONNECT must be refused (login, client id, last will), or None when it may connect."""
         if not self.authenticate(username, password):
             return f"wrong username or password for {username!r}"
-        if username != self.hub_username and client_id not in device_client_ids(username or ""):
+        if self.integration(username or "") is not None:
+            if client_id is None or client_id.startswith(DEVICE_CLIENT_ID_PREFIX) or self.device(client_id):
+                return f"{username} may not use client id {client_id!r} (a device's or the hub's)"
+        elif username != self.hub_username and client_id not in device_client_ids(username or ""):
             return f"device {username} may connect only as client id {device_client_ids(username or '')[0]!r}"
         if will_topic is not None and not self.may_access(username, will_topic):
             return f"{username} may not set a last will on {will_topic!r} (not its own topic)"

@@ -25,6 +25,7 @@ MAX_INFLIGHT_MESSAGES = 1000  # unacknowledged QoS 1 deliveries per client: the 
 def render_password_file(accounts: BrokerAccounts) -> str:
     lines = [f"{accounts.hub_username}:{accounts.hub_password_hash}"]
     lines += [f"{d.username}:{d.password_hash}" for d in accounts.devices]
+    lines += [f"{i.username}:{i.password_hash}" for i in accounts.integrations]
     return "\n".join(lines) + "\n"
 
 
@@ -40,6 +41,11 @@ def render_acl(accounts: BrokerAccounts) -> str:
     for device in accounts.devices:
         out.append(f"user {device.username}")
         out += [f"topic readwrite {PREFIX}/{serial}/#" for serial in device.serials]
+        out.append("")
+    for integration in accounts.integrations:  # Home Assistant's account: only its filters (V3)
+        out.append(f"user {integration.username}")
+        out += [f"topic read {f}" for f in integration.read]
+        out += [f"topic write {f}" for f in integration.write]
         out.append("")
     return "\n".join(out)
 

@@ -20,6 +20,7 @@ from vakt.hub.broker_sync import BrokerSync
 from vakt.hub.bus import EventBus
 from vakt.hub.db import make_engine, make_sessionmaker
 from vakt.hub.errors import install_error_handlers
+from vakt.hub.integrations import homeassistant_bridge
 from vakt.hub.mqtt import HubMqtt
 from vakt.hub.ratelimit import AttemptThrottle
 from vakt.hub.routers import (
@@ -32,6 +33,7 @@ from vakt.hub.routers import (
     google,
     health,
     history,
+    homeassistant,
     live,
     locks,
     notifications,
@@ -67,6 +69,7 @@ ROUTERS: list[APIRouter] = [
     oauth.router,
     alexa.router,
     google.router,
+    homeassistant.router,
     web.router,
 ]
 
@@ -81,6 +84,7 @@ SERVICES: list[Service] = [
     cameras.service,
     alexa.service,
     google.service,
+    homeassistant_bridge.service,
 ]
 
 

@@ -4,6 +4,7 @@ from vakt.hub.models import (
     alerts,  # noqa: F401  (alerts area: person events, notifications)
     cameras,  # noqa: F401  (cameras area: streams, segments, gaps)
     dead_letters,  # noqa: F401  (ingest: device messages that can never be stored)
+    homeassistant,  # noqa: F401  (Home Assistant links, V3)
     integrations,  # noqa: F401  (voice assistants: OAuth clients, codes, tokens)
 )
 from vakt.hub.models.devices import Device, DeviceEvent, Share
