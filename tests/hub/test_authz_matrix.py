@@ -186,6 +186,12 @@ PROBES: dict[tuple[str, str], Probe] = {
     ),
     ("GET", "/api/cameras/{device_id}/history/clip"): Probe(HISTORY),
     ("GET", "/api/cameras/{device_id}/history/snapshot"): Probe(HISTORY),
+    # Image Encryption (C6): turning it on/off and its password are settings; unlocking footage is history
+    ("GET", "/api/cameras/{device_id}/encryption"): Probe(HISTORY),
+    ("PUT", "/api/cameras/{device_id}/encryption"): Probe(SETTINGS, body=INVALID),
+    ("POST", "/api/cameras/{device_id}/encryption/password"): Probe(SETTINGS, body=INVALID),
+    ("POST", "/api/cameras/{device_id}/encryption/unlock"): Probe(HISTORY, body=INVALID),
+    ("DELETE", "/api/cameras/{device_id}/encryption/unlock"): Probe(HISTORY),
     # WebSockets
     (WS, "/api/ws"): Probe(SIGNED_IN),
     (WS, "/api/cameras/{device_id}/live"): Probe(LIVE),

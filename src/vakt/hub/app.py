@@ -27,6 +27,7 @@ from vakt.hub.routers import (
     cameras,
     defense,
     devices,
+    encryption,
     health,
     history,
     live,
@@ -58,6 +59,7 @@ ROUTERS: list[APIRouter] = [
     defense.router,
     cameras.router,
     history.router,
+    encryption.router,
     live.router,
     web.router,
 ]
