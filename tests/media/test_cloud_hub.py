@@ -8,8 +8,10 @@ import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import av
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -76,6 +78,15 @@ async def sealed_segments(hub: Hub, device_id: int) -> list[Segment]:
         return list(rows.all())
 
 
+async def poll(client: httpx.AsyncClient, url: str, check: Any, timeout: float = 30.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            r = await client.get(url)
+            if r.status_code == 200 and check(r.json()):
+                return r.json()
+            await asyncio.sleep(0.2)
+
+
 def frames(data: bytes) -> int:
     with av.open(io.BytesIO(data), "r", format="mp4") as container:
         return sum(1 for _ in container.decode(video=0))
@@ -104,6 +115,16 @@ async def test_encrypted_camera_played_from_the_cloud_only_with_the_password(
         async with asyncio.timeout(90):
             while sum(s.size for s in await sealed_segments(hub, device_id) if s.cloud_key) < 1.3 * 2**20:
                 await asyncio.sleep(0.3)
+        # C10.1 in the camera's status: the link to the store goes down and comes back
+        s3_server.relay.down()
+        try:
+            status = await poll(c, f"/api/cameras/{device_id}", lambda j: j["cloud_error"] is not None)
+            assert "cannot be reached" in status["cloud_error"] and status["recording"]
+        finally:
+            s3_server.relay.up()
+        await poll(
+            c, f"/api/cameras/{device_id}", lambda j: j["cloud_error"] is None and j["image_encryption"]
+        )
         objects = s3_server.objects(bucket)
         for row in await sealed_segments(hub, device_id):
             local = Path(row.path).read_bytes()
@@ -169,6 +190,12 @@ async def test_encrypted_camera_played_from_the_cloud_only_with_the_password(
         day = target.start.date().isoformat()
         timeline = (await c.get(f"{base}/timeline", params={"day": day})).json()
         assert any("cloud copy" in g["reason"] for g in timeline["gaps"])
+
+        # guessing is slowed: after 5 wrong passwords (3 above) the camera's unlock waits, with Retry-After
+        answers = [
+            (await c2.post(f"{enc}/unlock", json={"password": f"guess {i}"})).status_code for i in range(3)
+        ]
+        assert answers == [403, 403, 429]
 
     async with hub.app.state.sessionmaker() as s:
         kinds = set(await s.scalars(select(DeviceEvent.type).where(DeviceEvent.device_id == device_id)))

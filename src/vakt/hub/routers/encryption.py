@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,7 @@ from vakt.hub.errors import errors
 from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import DeviceEvent
 from vakt.hub.permissions import DeviceAccess
+from vakt.hub.ratelimit import AttemptThrottle, Backoff, Limit, too_many
 from vakt.hub.routers.cameras import camera_access
 from vakt.media.encryption import (
     MIN_PASSWORD,
@@ -43,6 +44,8 @@ router = APIRouter(prefix="/api/cameras", tags=["encryption"])
 ConfigureAccess = Annotated[DeviceAccess, camera_access(Action.CONFIGURE)]
 HistoryAccess = Annotated[DeviceAccess, camera_access(Action.VIEW_HISTORY)]
 WRONG = "the encryption password is wrong"
+# a guesser gets 5 tries, then waits 5, 10, 20 ... s (up to 10 min) per camera; scrypt slows each try too
+GUESSES = Backoff(free=5, max_delay_s=600, window_s=3600)
 Password = Annotated[str, Field(min_length=1, max_length=256, description="the encryption password")]
 NewPassword = Annotated[
     str, Field(min_length=MIN_PASSWORD, max_length=256, description="the new encryption password")
@@ -89,11 +92,25 @@ async def _camera(session: DbSession, access: DeviceAccess) -> Camera:
     return camera
 
 
-async def _unlock(key: CameraKey, password: str) -> Opener:
+async def _checked(request: Request, session: DbSession, camera: Camera, attempt: Any) -> Any:
+    """Run a password check under the camera's guess limit (counted up front, given back on success)."""
+    throttle: AttemptThrottle = request.app.state.attempt_throttle
+    limits = [Limit(f"camera-encryption:{camera.device_id}", GUESSES)]
+    if wait := await throttle.wait_s(session, limits):
+        raise too_many("wrong encryption passwords", wait)
+    await throttle.fail(session, limits)
     try:
-        return Opener(await asyncio.to_thread(unlock, key, password))
+        result = await asyncio.to_thread(attempt)
     except WrongPassword:
         raise HTTPException(status.HTTP_403_FORBIDDEN, WRONG) from None
+    await throttle.give_back(session, [limits[0].key], [])
+    return result
+
+
+async def _unlock(request: Request, session: DbSession, camera: Camera, password: str) -> Opener:
+    assert camera.encryption_key is not None
+    key = CameraKey.from_json(camera.encryption_key)
+    return Opener(await _checked(request, session, camera, lambda: unlock(key, password)))
 
 
 def _out(camera: Camera, vault: KeyVault, auth: CurrentAuth) -> EncryptionOut:
@@ -124,9 +141,14 @@ async def encryption_state(
     return _out(await _camera(session, access), vault, auth)
 
 
-@router.put("/{device_id}/encryption", response_model=EncryptionOut, responses=errors(403, 404))
+@router.put("/{device_id}/encryption", response_model=EncryptionOut, responses=errors(403, 404, 429))
 async def set_encryption(
-    body: EncryptionIn, access: ConfigureAccess, session: DbSession, auth: CurrentAuth, vault: Vault
+    request: Request,
+    body: EncryptionIn,
+    access: ConfigureAccess,
+    session: DbSession,
+    auth: CurrentAuth,
+    vault: Vault,
 ) -> EncryptionOut:
     """Turn Image Encryption on (the first time, `password` becomes the encryption password) or off.
 
@@ -142,7 +164,7 @@ async def set_encryption(
             )
         camera.encryption_key = (await asyncio.to_thread(create_camera_key, body.password)).to_json()
     else:
-        await _unlock(CameraKey.from_json(camera.encryption_key), body.password)
+        await _unlock(request, session, camera, body.password)
     camera.image_encryption = body.enabled
     _audit(session, camera, auth, "camera.encryption_on" if body.enabled else "camera.encryption_off")
     await session.commit()
@@ -151,20 +173,24 @@ async def set_encryption(
 
 
 @router.post(
-    "/{device_id}/encryption/password", response_model=EncryptionOut, responses=errors(403, 404, 409)
+    "/{device_id}/encryption/password", response_model=EncryptionOut, responses=errors(403, 404, 409, 429)
 )
 async def change_encryption_password(
-    body: PasswordChangeIn, access: ConfigureAccess, session: DbSession, auth: CurrentAuth, vault: Vault
+    request: Request,
+    body: PasswordChangeIn,
+    access: ConfigureAccess,
+    session: DbSession,
+    auth: CurrentAuth,
+    vault: Vault,
 ) -> EncryptionOut:
     """Change Encryption Password (C6): re-wraps the camera's key; footage is not sealed again."""
     camera = await _camera(session, access)
     if camera.encryption_key is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "Image Encryption was never turned on for this camera")
     key = CameraKey.from_json(camera.encryption_key)
-    try:
-        changed = await asyncio.to_thread(change_password, key, body.old_password, body.new_password)
-    except WrongPassword:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, WRONG) from None
+    changed: CameraKey = await _checked(
+        request, session, camera, lambda: change_password(key, body.old_password, body.new_password)
+    )
     camera.encryption_key = changed.to_json()
     _audit(session, camera, auth, "camera.encryption_password_changed")
     await session.commit()
@@ -173,15 +199,22 @@ async def change_encryption_password(
     return _out(camera, vault, auth)
 
 
-@router.post("/{device_id}/encryption/unlock", response_model=EncryptionOut, responses=errors(403, 404, 409))
+@router.post(
+    "/{device_id}/encryption/unlock", response_model=EncryptionOut, responses=errors(403, 404, 409, 429)
+)
 async def unlock_footage(
-    body: UnlockIn, access: HistoryAccess, session: DbSession, auth: CurrentAuth, vault: Vault
+    request: Request,
+    body: UnlockIn,
+    access: HistoryAccess,
+    session: DbSession,
+    auth: CurrentAuth,
+    vault: Vault,
 ) -> EncryptionOut:
     """Enter the encryption password: this sign-in session sees the camera's footage for a while."""
     camera = await _camera(session, access)
     if camera.encryption_key is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this camera's footage is not encrypted")
-    opener = await _unlock(CameraKey.from_json(camera.encryption_key), body.password)
+    opener = await _unlock(request, session, camera, body.password)
     vault.hold(auth.session.id, camera.device_id, opener)
     return _out(camera, vault, auth)
 
