@@ -197,6 +197,12 @@ async def test_encrypted_camera_played_from_the_cloud_only_with_the_password(
         ]
         assert answers == [403, 403, 429]
 
-    async with hub.app.state.sessionmaker() as s:
-        kinds = set(await s.scalars(select(DeviceEvent.type).where(DeviceEvent.device_id == device_id)))
-    assert {"camera.encryption_on", "camera.encryption_password_changed"} <= kinds, "in the audit trail"
+        async with hub.app.state.sessionmaker() as s:
+            kinds = set(await s.scalars(select(DeviceEvent.type).where(DeviceEvent.device_id == device_id)))
+        assert {"camera.encryption_on", "camera.encryption_password_changed"} <= kinds, "in the audit trail"
+
+        # a deleted camera's footage goes from the cloud tier too
+        assert (await c.delete(f"/api/devices/{device_id}")).status_code == 204
+        async with asyncio.timeout(20):
+            while s3_server.objects(bucket):
+                await asyncio.sleep(0.3)

@@ -289,6 +289,15 @@ class CameraSupervisor:
         folder = camera_dir(self.media_dir, device_id)
         await asyncio.to_thread(shutil.rmtree, folder, True)
         log.info("camera %s deleted: its recordings in %s were removed", device_id, folder)
+        if self.store is not None:
+            prefix = camera_dir(Path(), device_id).name + "/"
+            try:
+                removed = await self.store.delete_prefix(prefix)
+                log.info("camera %s deleted: its %d cloud copies were removed", device_id, removed)
+            except StoreUnavailable as exc:
+                log.error(
+                    "camera %s deleted: its cloud copies (%s) stay in the store: %s", device_id, prefix, exc
+                )
 
     async def _start_pipeline(self, device_id: int, want: _Wanted) -> None:
         config = PipelineConfig(

@@ -56,6 +56,10 @@ class MediaStore(ABC):
     async def delete(self, keys: list[str]) -> None:
         """Remove the objects (missing ones are no error)."""
 
+    @abstractmethod
+    async def delete_prefix(self, prefix: str) -> int:
+        """Remove every object whose key starts with `prefix` (a deleted camera's footage); how many."""
+
 
 class LocalStore(MediaStore):
     def __init__(self, config: LocalStoreConfig) -> None:
@@ -102,6 +106,12 @@ class LocalStore(MediaStore):
     async def delete(self, keys: list[str]) -> None:
         for key in keys:
             self._target(key).unlink(missing_ok=True)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self._target(prefix.rstrip("/"))
+        found = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        return len(found)
 
 
 async def read_footage(

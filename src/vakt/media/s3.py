@@ -305,12 +305,20 @@ class S3Store(MediaStore):
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(explain(exc)) from exc
 
-    async def list_objects(self) -> dict[str, int]:
-        """Every object under the prefix -> its size (tests and the status count them)."""
+    async def list_objects(self, under: str = "") -> dict[str, int]:
+        """Every object whose key starts with `under` -> its size."""
         s3 = await self._s3()
         found: dict[str, int] = {}
-        paginator = s3.get_paginator("list_objects_v2")
-        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for item in page.get("Contents", []):
-                found[str(item["Key"])[len(self.prefix) :]] = int(item["Size"])
+        try:
+            paginator = s3.get_paginator("list_objects_v2")
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(under)):
+                for item in page.get("Contents", []):
+                    found[str(item["Key"])[len(self.prefix) :]] = int(item["Size"])
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(explain(exc)) from exc
         return found
+
+    async def delete_prefix(self, prefix: str) -> int:
+        keys = list(await self.list_objects(prefix))
+        await self.delete(keys)
+        return len(keys)
