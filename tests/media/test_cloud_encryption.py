@@ -17,8 +17,10 @@ from vakt.media.encryption import (
     create_camera_key,
     is_encrypted,
     parse_header,
+    seal_bytes,
     seal_file,
     sealed_range,
+    sealed_size,
     unlock,
 )
 
@@ -46,6 +48,20 @@ def test_round_trip_and_every_range_by_chunk(tmp_path: Path) -> None:
         assert got[offset : offset + end - start] == plain[start:end]
     opener.open_file(path, tmp_path / "out.mp4")
     assert (tmp_path / "out.mp4").read_bytes() == plain
+
+
+@pytest.mark.parametrize("size", [0, 1000, 3000])
+def test_sizes_on_chunk_boundaries_and_in_memory_sealing_agree(tmp_path: Path, size: int) -> None:
+    """A file of exactly n chunks has n chunks (no empty extra one), sealed on disk or in memory."""
+    plain, path, opener = sealed(tmp_path, size)
+    header = parse_header(path.read_bytes())
+    assert header.chunks == max(1, size // 1000) and path.stat().st_size == sealed_size(size, 1000)
+    opener.open_file(path, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == plain
+    in_memory = seal_bytes(plain, opener.private.public_key(), chunk_size=1000)
+    (tmp_path / "mem.sealed").write_bytes(in_memory)
+    opener.open_file(tmp_path / "mem.sealed", tmp_path / "out2")
+    assert (tmp_path / "out2").read_bytes() == plain
 
 
 def test_wrong_password_refused_and_change_password_rewraps(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from vakt.hub.models.devices import Device
 from vakt.hub.models.users import User
 from vakt.hub.secretbox import SecretBox
 from vakt.media.cloud import StoreUnavailable, read_footage
-from vakt.media.encryption import DamagedFootage, Opener, create_camera_key, unlock
+from vakt.media.encryption import DamagedFootage, Opener, create_camera_key, sealed_size, unlock
 from vakt.media.s3 import S3Settings, S3Store, UploadCursor
 from vakt.media.segments import SegmentInfo, segment_path
 from vakt.media.settings import MediaSettings
@@ -253,6 +253,12 @@ async def test_encrypted_camera_sealed_in_the_bucket_opened_by_range_tamper_is_d
         with pytest.raises(DamagedFootage):
             await read_footage(sup.store, row.cloud_key, 90_000, 110_000, opener)
         assert not list((world.media / ".upload-queue" / "staging").glob("*")), "staging emptied"
+        # a segment smaller than one part is sealed in memory and sent in one PUT (no staging file)
+        small = await record(sup, world, 1, size=30_000)
+        await wait_until(lambda: sup.uploader is not None and sup.uploader.uploaded == 2)
+        row = (await rows(world))[1]
+        assert row.sealed and row.cloud_size == sealed_size(30_000)
+        assert await read_footage(sup.store, str(row.cloud_key), 0, 30_000, opener) == small.path.read_bytes()
     finally:
         task.cancel()
         await sup.stop()

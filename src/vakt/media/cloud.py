@@ -23,7 +23,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from vakt.media.durable import make_dirs, publish, write_file
-from vakt.media.encryption import HEADER, Opener, load_public, parse_header, seal_file, sealed_range
+from vakt.media.encryption import (
+    CHUNK_SIZE,
+    HEADER,
+    TAG,
+    Header,
+    Opener,
+    load_public,
+    parse_header,
+    seal_bytes,
+    seal_file,
+    sealed_range,
+    sealed_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +53,12 @@ StoreConfig = Annotated[LocalStoreConfig, Field(discriminator="type")]
 
 
 class MediaStore(ABC):
+    single_put_limit = 0  # objects up to this size go in one request: nothing to resume, no staging file
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        """Store `data` under `key` in one request (objects up to `single_put_limit`)."""
+        raise NotImplementedError
+
     @abstractmethod
     async def put(self, key: str, source: Path) -> None:
         """Store `source` under `key`; raise StoreUnavailable when the store cannot be reached."""
@@ -123,13 +141,31 @@ async def read_footage(
     fetched, and a changed or cut chunk raises DamagedFootage instead of returning garbage."""
     if opener is None:
         return await store.read_range(key, start, end)
+    if start < CHUNK_SIZE:
+        # the usual first request of a player (start 0): header and chunks in one round trip
+        last = (max(start, end - 1)) // CHUNK_SIZE
+        data = await store.read_range(key, 0, HEADER.size + (last + 1) * (CHUNK_SIZE + TAG))
+        header = parse_header(data)
+        if header.chunk_size == CHUNK_SIZE:
+            return _open_range(header, opener, start, end, lambda lo, hi: data[lo:hi])
     header = parse_header(await store.read_range(key, 0, HEADER.size))
     end = min(end, header.plaintext_size)
     if start >= end:
         return b""
-    first, sealed_start, sealed_end = sealed_range(header, start, end)
-    data = await store.read_range(key, sealed_start, sealed_end)
-    plain = opener.open_chunks(header, first, data)
+    _, lo, hi = sealed_range(header, start, end)
+    fetched = await store.read_range(key, lo, hi)
+    return _open_range(header, opener, start, end, lambda a, b: fetched[a - lo : b - lo])
+
+
+def _open_range(
+    header: Header, opener: Opener, start: int, end: int, sealed: Callable[[int, int], bytes]
+) -> bytes:
+    """Open the chunks holding plaintext [start, end); `sealed(lo, hi)` gives those sealed bytes."""
+    end = min(end, header.plaintext_size)
+    if start >= end:
+        return b""
+    first, lo, hi = sealed_range(header, start, end)
+    plain = opener.open_chunks(header, first, sealed(lo, hi))
     offset = start - first * header.chunk_size
     return plain[offset : offset + (end - start)]
 
@@ -254,21 +290,33 @@ class Uploader:
             self.queue.done(job)
             return True
         key = job.key + SEALED_SUFFIX if job.seal_for else job.key
+        size = job.source.stat().st_size
+        source = job.source
         try:
-            source = await asyncio.to_thread(self._staged, job) if job.seal_for else job.source
-            await self.store.put(key, source)
+            if job.seal_for and sealed_size(size) <= self.store.single_put_limit:
+                # one PUT: sealed in memory (a retry seals again and overwrites; nothing to resume)
+                data = await asyncio.to_thread(seal_bytes, job.source.read_bytes(), load_public(job.seal_for))
+                await self.store.put_bytes(key, data)
+                size = len(data)
+            else:
+                if job.seal_for:
+                    source = await asyncio.to_thread(self._staged, job)
+                await self.store.put(key, source)
+                size = source.stat().st_size
         except StoreUnavailable as exc:
             if self.available:
                 log.warning("cloud store unreachable (%s); local recording continues, uploads queued", exc)
             self.available = False
             self.last_error = str(exc)
             return False
+        except OSError as exc:  # reading or sealing here (the file went, the disk is full): try again later
+            log.error("upload of %s waits: %s", job.key, exc)
+            self.last_error = f"the hub cannot prepare {job.key} for upload: {exc.strerror or exc}"
+            return False
         if not self.available:
             log.info("cloud store reachable again; resuming uploads at %s", job.key)
         self.available = True
         self.last_error = None
-        self.uploaded += 1
-        size = source.stat().st_size
         if self.on_uploaded is not None:
             # recorded before the ticket goes: a crash in between re-puts the same key (an overwrite)
             try:
@@ -276,8 +324,9 @@ class Uploader:
             except Exception:
                 log.exception("recording the upload of %s failed", job.key)
         self.queue.done(job)
-        if job.seal_for:
-            source.unlink(missing_ok=True)
+        if source != job.source:
+            source.unlink(missing_ok=True)  # the staging file
+        self.uploaded += 1  # counted once recorded: whoever waits on it sees the index updated
         return True
 
     async def _sleep(self, delay: float) -> None:

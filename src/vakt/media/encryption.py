@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import os
 import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -188,32 +189,50 @@ def _nonce(index: int) -> bytes:
     return index.to_bytes(12, "big")
 
 
-def seal_file(
-    source: Path, target: Path, camera_public: X25519PublicKey, chunk_size: int = CHUNK_SIZE
-) -> int:
-    """Seal `source` into `target`; returns the sealed size. The caller makes `target` durable."""
-    size = source.stat().st_size
+def _sealed_chunks(
+    size: int, read: Callable[[int], bytes], camera_public: X25519PublicKey, chunk_size: int
+) -> Iterator[bytes]:
+    """The header, then every sealed chunk of `size` plaintext bytes taken from `read(n)`."""
     ephemeral = X25519PrivateKey.generate()
     eph_pub = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     cam_pub = camera_public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     aead = _file_key(ephemeral.exchange(camera_public), eph_pub, cam_pub)
     header = HEADER.pack(MAGIC, chunk_size, size, eph_pub)
+    yield header
+    chunks = max(1, -(-size // chunk_size))
+    for index in range(chunks):
+        yield aead.encrypt(_nonce(index), read(chunk_size), header)
+
+
+def seal_file(
+    source: Path, target: Path, camera_public: X25519PublicKey, chunk_size: int = CHUNK_SIZE
+) -> int:
+    """Seal `source` into `target`; returns the sealed size. The caller makes `target` durable."""
     written = 0
     with source.open("rb") as src, target.open("wb") as out:
-        out.write(header)
-        written += len(header)
-        index = 0
-        while True:
-            plain = src.read(chunk_size)
-            if not plain and index > 0:
-                break
-            sealed = aead.encrypt(_nonce(index), plain, header)
-            out.write(sealed)
-            written += len(sealed)
-            index += 1
-            if len(plain) < chunk_size:
-                break
+        size = os.fstat(src.fileno()).st_size
+        for piece in _sealed_chunks(size, src.read, camera_public, chunk_size):
+            out.write(piece)
+            written += len(piece)
     return written
+
+
+def sealed_size(size: int, chunk_size: int = CHUNK_SIZE) -> int:
+    """The size of `size` plaintext bytes once sealed."""
+    return HEADER.size + size + max(1, -(-size // chunk_size)) * TAG
+
+
+def seal_bytes(data: bytes, camera_public: X25519PublicKey, chunk_size: int = CHUNK_SIZE) -> bytes:
+    """Seal a small file in memory (one PUT: nothing to resume, so no staging file)."""
+    view = memoryview(data)
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        pos += n
+        return bytes(view[pos - n : pos])
+
+    return b"".join(_sealed_chunks(len(data), read, camera_public, chunk_size))
 
 
 class Opener:

@@ -145,6 +145,7 @@ class S3Store(MediaStore):
         self.part_size = settings.part_size
         self.cursors: CursorStore = cursors or MemoryCursors()
         self.stats = S3Stats()
+        self.single_put_limit = settings.part_size
         self._stack = contextlib.AsyncExitStack()
         self._client: Any = None
 
@@ -176,6 +177,16 @@ class S3Store(MediaStore):
         if ".." in key.split("/") or key.startswith("/"):
             raise ValueError(f"key escapes the store: {key}")
         return self.prefix + key
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        full = self._key(key)
+        try:
+            s3 = await self._s3()
+            await s3.put_object(Bucket=self.bucket, Key=full, Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(explain(exc)) from exc
+        self.stats.objects_put += 1
+        self.stats.completed[full] = self.stats.completed.get(full, 0) + 1
 
     async def put(self, key: str, source: Path) -> None:
         full = self._key(key)
