@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,7 +25,7 @@ from vakt.hub.models.users import User
 from vakt.hub.secretbox import SecretBox
 from vakt.media.cloud import StoreUnavailable, read_footage
 from vakt.media.encryption import DamagedFootage, Opener, create_camera_key, sealed_size, unlock
-from vakt.media.s3 import S3Settings, S3Store, UploadCursor
+from vakt.media.s3 import S3Settings, S3Store, UploadCursor, explain
 from vakt.media.segments import SegmentInfo, segment_path
 from vakt.media.settings import MediaSettings
 
@@ -262,3 +263,27 @@ async def test_encrypted_camera_sealed_in_the_bucket_opened_by_range_tamper_is_d
     finally:
         task.cancel()
         await sup.stop()
+
+
+async def test_store_errors_are_said_in_words(s3_server: S3Server, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 12 item 6: a missing bucket (from the real server), clock skew, expired credentials and a full
+    bucket (the answers S3 gives for them) become StoreUnavailable with a line a person understands."""
+    source = tmp_path / "x.mp4"
+    source.write_bytes(b"x" * 100)
+    store = S3Store(s3_settings(s3_server, "no-such-bucket-here"))
+    try:
+        with pytest.raises(StoreUnavailable, match="no such bucket"):
+            await store.put("camera-1/x.mp4", source)
+    finally:
+        await store.close()
+    for code, status, words in [
+        ("RequestTimeTooSkewed", 403, "clock"),
+        ("ExpiredToken", 400, "expired"),
+        ("QuotaExceeded", 403, "full"),
+        ("SomethingNew", 507, "full"),
+    ]:
+        error = ClientError(
+            {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+            "PutObject",
+        )
+        assert words in explain(error)
