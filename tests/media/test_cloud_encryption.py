@@ -84,7 +84,7 @@ def test_wrong_password_refused_and_change_password_rewraps(tmp_path: Path) -> N
         create_camera_key("short", n=QUICK_N)
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "swap", "extend", "other key"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "swap", "extend", "other key", "header", "zero key"])
 def test_tampered_footage_fails_authentication(tmp_path: Path, damage: str) -> None:
     """A changed, cut, reordered or foreign chunk is DamagedFootage, and no plaintext file is left."""
     _, path, opener = sealed(tmp_path, 3000)
@@ -99,6 +99,10 @@ def test_tampered_footage_fails_authentication(tmp_path: Path, damage: str) -> N
         data[a : a + step], data[b : b + step] = data[b : b + step], data[a : a + step]
     elif damage == "extend":
         data += data[HEADER.size : HEADER.size + step]
+    elif damage == "header":
+        data[HEADER.size - 40] ^= 0x01  # the plaintext size
+    elif damage == "zero key":
+        data[HEADER.size - 32 : HEADER.size] = bytes(32)  # a low-order ephemeral key
     else:
         opener = Opener(unlock(create_camera_key("another password", n=QUICK_N), "another password"))
     path.write_bytes(bytes(data))

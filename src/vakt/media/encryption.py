@@ -21,7 +21,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -245,8 +245,11 @@ class Opener:
         )
 
     def _aead(self, header: Header) -> AESGCM:
-        ephemeral = X25519PublicKey.from_public_bytes(header.ephemeral)
-        return _file_key(self.private.exchange(ephemeral), header.ephemeral, self.public_raw)
+        try:
+            shared = self.private.exchange(X25519PublicKey.from_public_bytes(header.ephemeral))
+        except ValueError:  # a forged ephemeral key (e.g. a low-order point): no key agreement
+            raise DamagedFootage("the sealed file's key is not valid (header changed)") from None
+        return _file_key(shared, header.ephemeral, self.public_raw)
 
     def open_chunks(self, header: Header, first: int, data: bytes) -> bytes:
         """Plaintext of the consecutive sealed chunks `data`, the first of which has index `first`."""
@@ -285,8 +288,3 @@ def sealed_range(header: Header, start: int, end: int) -> tuple[int, int, int]:
     last = (max(start, end - 1)) // header.chunk_size
     last = min(last, header.chunks - 1)
     return first, header.chunk_offset(first), min(header.chunk_offset(last + 1), header.sealed_size)
-
-
-def describe(key: CameraKey) -> dict[str, Any]:
-    """The key's parameters as shown in the API (never the wrapped key itself)."""
-    return {"kdf": key.kdf, "n": key.n, "r": key.r, "p": key.p}

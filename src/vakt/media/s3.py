@@ -204,7 +204,7 @@ class S3Store(MediaStore):
 
     async def _resume(self, full: str, source: Path, size: int) -> UploadCursor:
         s3 = await self._s3()
-        print_ = await self._fingerprint(source)
+        print_ = fingerprint(source)
         cursor = await self.cursors.load(full)
         if cursor is not None and (cursor.fingerprint != print_ or cursor.size != size):
             log.info("upload of %s: the file changed since the interrupted upload; starting over", full)
@@ -235,9 +235,6 @@ class S3Store(MediaStore):
             cursor = UploadCursor(str(started["UploadId"]), print_, size)
             await self.cursors.save(full, cursor)
         return cursor
-
-    async def _fingerprint(self, source: Path) -> str:
-        return fingerprint(source)
 
     def _part_length(self, number: int, size: int) -> int:
         return min(self.part_size, size - (number - 1) * self.part_size)
