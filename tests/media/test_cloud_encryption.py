@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from vakt.media.encryption import (
     sealed_size,
     unlock,
 )
+from vakt.media.encryption_vault import KeyVault
 
 QUICK_N = 2**12  # the stored parameters are used to unlock, so tests may use a cheaper scrypt
 
@@ -119,3 +121,19 @@ def test_voice_assistant_rule() -> None:
             self.image_encryption = on
 
     assert is_encrypted(Cam(True)) and not is_encrypted(Cam(False))
+
+
+def test_unlocked_key_is_held_per_session_and_camera_for_a_bounded_time() -> None:
+    """C6: the unwrapped key lives only in memory, for one viewer's session and camera, and expires."""
+    opener = Opener(unlock(create_camera_key("correct horse", n=QUICK_N), "correct horse"))
+    vault = KeyVault(ttl=0.2)
+    vault.hold(1, 7, opener)
+    vault.hold(2, 7, opener)
+    assert vault.opener(1, 7) is opener and vault.opener(1, 8) is None and vault.opener(3, 7) is None
+    vault.lock(2, 7)
+    assert vault.opener(2, 7) is None and vault.opener(1, 7) is opener
+    time.sleep(0.25)
+    assert vault.opener(1, 7) is None and vault.seconds_left(1, 7) is None
+    vault.hold(1, 7, opener)
+    vault.forget_camera(7)  # the password changed
+    assert vault.opener(1, 7) is None
