@@ -287,3 +287,22 @@ async def test_store_errors_are_said_in_words(s3_server: S3Server, tmp_path: Pat
             "PutObject",
         )
         assert words in explain(error)
+
+
+async def test_cloud_retention_by_age(s3_server: S3Server, world: World) -> None:  # noqa: F811
+    """VAKT_S3_RETENTION_DAYS: cloud copies older than the limit go; the local files stay."""
+    bucket = s3_server.new_bucket()
+    sup = supervisor(world, s3_settings(s3_server, bucket, retention_days=1))
+    assert sup.uploader is not None
+    task = asyncio.create_task(sup.uploader.run())
+    try:
+        await record(sup, world, 0, size=2000)  # recorded on T0, two days ago
+        await wait_until(lambda: sup.uploader is not None and sup.uploader.uploaded == 1)
+    finally:
+        task.cancel()
+    assert s3_server.objects(bucket)
+    assert await sup.run_cloud_retention() == 1
+    await sup.stop()
+    [row] = await rows(world)
+    assert row.cloud_key is None and row.local and Path(row.path).exists()
+    assert s3_server.objects(bucket) == {}
