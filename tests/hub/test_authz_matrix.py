@@ -210,6 +210,12 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/alexa/v3"): Probe(PUBLIC, body=INVALID),  # the OAuth token is in the directive
     ("GET", "/api/alexa/image/{token}"): Probe(PUBLIC, params=lambda w, r: {"token": "expired"}),
     ("POST", "/api/google/fulfillment"): Probe(PUBLIC, body=INVALID),  # the OAuth token as Bearer
+    # Image Encryption (C6): turning it on/off and its password are settings; unlocking footage is history
+    ("GET", "/api/cameras/{device_id}/encryption"): Probe(HISTORY),
+    ("PUT", "/api/cameras/{device_id}/encryption"): Probe(SETTINGS, body=INVALID),
+    ("POST", "/api/cameras/{device_id}/encryption/password"): Probe(SETTINGS, body=INVALID),
+    ("POST", "/api/cameras/{device_id}/encryption/unlock"): Probe(HISTORY, body=INVALID),
+    ("DELETE", "/api/cameras/{device_id}/encryption/unlock"): Probe(HISTORY),
     # WebSockets
     (WS, "/api/ws"): Probe(SIGNED_IN),
     (WS, "/api/cameras/{device_id}/live"): Probe(LIVE),

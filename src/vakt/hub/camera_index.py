@@ -123,6 +123,8 @@ def damage_now(row: Segment) -> str | None:
     """Why a segment must not be served: marked at start-up, or gone/resized since (a stat, cheap)."""
     if row.damage is not None:
         return row.damage
+    if not row.local:
+        return None  # served from its cloud copy, whose chunks are authenticated as they are read
     try:
         actual = Path(row.path).stat().st_size
     except OSError:
@@ -141,7 +143,7 @@ async def unchecked_segments(session: AsyncSession) -> list[tuple[int, str, int,
     """(id, path, size, init size) of every segment not yet found damaged, newest first."""
     rows = await session.execute(
         select(Segment.id, Segment.path, Segment.size, Segment.init_size)
-        .where(Segment.damage.is_(None))
+        .where(Segment.damage.is_(None), Segment.local.is_(True))
         .order_by(Segment.start.desc())
     )
     return [(r.id, r.path, r.size, r.init_size) for r in rows]

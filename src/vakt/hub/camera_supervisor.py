@@ -19,17 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vakt.hub import camera_index
 from vakt.hub.bus import EventBus
+from vakt.hub.cloud_cursors import DbCursors
 from vakt.hub.db import utcnow
 from vakt.hub.models.cameras import Camera, RecordingMode, Segment
 from vakt.hub.models.devices import Device
 from vakt.hub.secretbox import SecretBox
-from vakt.media.cloud import Uploader, UploadJob, UploadQueue, create_store
+from vakt.media.cloud import MediaStore, StoreUnavailable, Uploaded, Uploader, UploadQueue, create_store
+from vakt.media.encryption import CameraKey
 from vakt.media.ingest import Backoff, Ingest
 from vakt.media.integrity import check_segment
 from vakt.media.live import LiveChunk, LiveMuxer, LiveStream
 from vakt.media.pipeline import CameraPipeline, PipelineConfig
 from vakt.media.recovery import recover_orphans
 from vakt.media.retention import Disk, RetainedSegment, RetentionLimits, RetentionPolicy
+from vakt.media.s3 import S3Store
 from vakt.media.segments import SegmentInfo, camera_dir
 from vakt.media.settings import MediaSettings
 
@@ -135,9 +138,21 @@ class CameraSupervisor:
         self.floor_bytes = 0  # the free space retention keeps, as of its last run
         self._retention_lock = asyncio.Lock()
         self.uploader: Uploader | None = None
-        if settings.cloud is not None:
+        self.store: MediaStore | None = None
+        if settings.s3.enabled:
+            self.store = S3Store(settings.s3, DbCursors(sessionmaker))
+        elif settings.cloud is not None:
+            self.store = create_store(settings.cloud)
+        if self.store is not None:
             queue = UploadQueue(media_dir / ".upload-queue")
-            self.uploader = Uploader(create_store(settings.cloud), queue, on_uploaded=self._uploaded)
+            self.uploader = Uploader(
+                self.store,
+                queue,
+                retry_initial=min(1.0, settings.upload_retry_cap_s),
+                retry_cap=settings.upload_retry_cap_s,
+                on_uploaded=self._uploaded,
+            )
+        self.cloud_deleted = 0  # segments whose cloud copy retention removed since start
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -153,6 +168,9 @@ class CameraSupervisor:
         self._tasks.append(
             asyncio.create_task(self._every(self.settings.retention_interval_s, self.run_retention))
         )
+        self._tasks.append(
+            asyncio.create_task(self._every(self.settings.retention_interval_s, self.run_cloud_retention))
+        )
         if self.uploader is not None:
             self._tasks.append(asyncio.create_task(self.uploader.run()))
 
@@ -167,6 +185,8 @@ class CameraSupervisor:
         )
         self.pipelines.clear()
         self.sub_streams.clear()
+        if isinstance(self.store, S3Store):
+            await self.store.close()
 
     async def _every(self, seconds: float, job: Any) -> None:
         while True:
@@ -269,6 +289,15 @@ class CameraSupervisor:
         folder = camera_dir(self.media_dir, device_id)
         await asyncio.to_thread(shutil.rmtree, folder, True)
         log.info("camera %s deleted: its recordings in %s were removed", device_id, folder)
+        if self.store is not None:
+            prefix = camera_dir(Path(), device_id).name + "/"
+            try:
+                removed = await self.store.delete_prefix(prefix)
+                log.info("camera %s deleted: its %d cloud copies were removed", device_id, removed)
+            except StoreUnavailable as exc:
+                log.error(
+                    "camera %s deleted: its cloud copies (%s) stay in the store: %s", device_id, prefix, exc
+                )
 
     async def _start_pipeline(self, device_id: int, want: _Wanted) -> None:
         config = PipelineConfig(
@@ -344,15 +373,21 @@ class CameraSupervisor:
                 log.info("camera %s was deleted: its last segment %s is removed", info.camera_id, info.path)
                 return
             row = await camera_index.add_segment(session, info)
+            camera = await session.get(Camera, info.camera_id)
         self.counts.indexed += 1
         if self.uploader is not None:
-            self.uploader.submit(info.path, str(info.path.relative_to(self.media_dir)))
+            seal_for = None
+            if camera is not None and camera.image_encryption and camera.encryption_key:
+                seal_for = CameraKey.from_json(camera.encryption_key).public_key
+            self.uploader.submit(info.path, str(info.path.relative_to(self.media_dir)), seal_for)
         log.debug("camera %s: segment %s indexed (%.1fs)", info.camera_id, row.id, info.duration)
 
-    async def _uploaded(self, job: UploadJob) -> None:
+    async def _uploaded(self, done: Uploaded) -> None:
         async with self.sessionmaker() as session:
             await session.execute(
-                update(Segment).where(Segment.path == str(job.source)).values(uploaded=True)
+                update(Segment)
+                .where(Segment.path == str(done.job.source))
+                .values(uploaded=True, cloud_key=done.key, cloud_size=done.size, sealed=done.sealed)
             )
             await session.commit()
 
@@ -440,7 +475,8 @@ class CameraSupervisor:
                         Segment.has_event,
                         Segment.path,
                         Segment.uploaded,
-                    )
+                        Segment.cloud_key,
+                    ).where(Segment.local.is_(True))
                 )
             ).all()
             paths = {r.id: Path(r.path) for r in rows}
@@ -459,14 +495,63 @@ class CameraSupervisor:
             if not deletions:
                 return 0
             ids = [d.segment.id for d in deletions]
+            in_cloud = {r.id for r in rows if r.cloud_key is not None}
             # rows first: a crash in between leaves files without rows (adopted again at start-up),
-            # never rows without files
-            await session.execute(delete(Segment).where(Segment.id.in_(ids)))
+            # never rows without files; a segment with a cloud copy keeps its row, served from the cloud
+            await session.execute(
+                delete(Segment).where(Segment.id.in_([i for i in ids if i not in in_cloud]))
+            )
+            await session.execute(
+                update(Segment).where(Segment.id.in_([i for i in ids if i in in_cloud])).values(local=False)
+            )
             await session.commit()
         await asyncio.to_thread(_unlink_all, [paths[i] for i in ids])
         self.counts.deleted += len(ids)
         reasons = sorted({d.reason.value for d in deletions})
         log.info("retention deleted %d segments (%s)", len(ids), ", ".join(reasons))
+        return len(ids)
+
+    async def run_cloud_retention(self) -> int:
+        """The S3 tier's own limits (VAKT_S3_RETENTION_DAYS / _MAX_GB), oldest first; returns copies removed.
+
+        Rows first, then objects: a crash in between leaves an unindexed object, never a row that
+        points at nothing. A segment with neither copy left loses its row."""
+        if not isinstance(self.store, S3Store):
+            return 0
+        s3 = self.settings.s3
+        async with self._retention_lock, self.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(Segment.id, Segment.start, Segment.cloud_key, Segment.cloud_size, Segment.local)
+                    .where(Segment.cloud_key.is_not(None))
+                    .order_by(Segment.start.desc())
+                )
+            ).all()
+            oldest_kept = utcnow() - timedelta(days=s3.retention_days) if s3.retention_days else None
+            budget = int(s3.retention_max_gb * 1024**3) if s3.retention_max_gb else None
+            total = 0
+            going = []
+            for r in rows:  # newest first: the newest footage fills the budget
+                total += r.cloud_size or 0
+                too_old = oldest_kept is not None and r.start < oldest_kept
+                if too_old or (budget is not None and total > budget):
+                    going.append(r)
+            if not going:
+                return 0
+            ids = [r.id for r in going]
+            await session.execute(delete(Segment).where(Segment.id.in_([r.id for r in going if not r.local])))
+            await session.execute(
+                update(Segment)
+                .where(Segment.id.in_([r.id for r in going if r.local]))
+                .values(cloud_key=None, cloud_size=None)
+            )
+            await session.commit()
+        try:
+            await self.store.delete([str(r.cloud_key) for r in going])
+        except StoreUnavailable as exc:
+            log.warning("cloud retention: %d objects stay in the bucket for now (%s)", len(going), exc)
+        self.cloud_deleted += len(ids)
+        log.info("cloud retention removed %d segments from the cloud tier", len(ids))
         return len(ids)
 
     # -- emulated cameras announce their streams in their retained state --------------------------

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vakt.media.cloud import StoreConfig
+from vakt.media.s3 import S3Settings
 
 
 class MediaSettings(BaseSettings):
@@ -25,4 +26,11 @@ class MediaSettings(BaseSettings):
         "until its owner reconnects it (POST /api/cameras/{id}/reconnect); 0: never",
     )
     max_clip_s: int = Field(3600, ge=10, description="longest clip export")
+    encryption_unlock_s: float = Field(
+        600.0, ge=10, le=86_400, description="how long an entered encryption password opens footage (C6)"
+    )
+    upload_retry_cap_s: float = Field(60.0, ge=0.05, le=3600, description="longest wait between upload tries")
     cloud: StoreConfig | None = Field(None, description="cloud tier store (C7.1); none: local only")
+    s3: S3Settings = Field(
+        default_factory=S3Settings, description="the S3 cloud tier (VAKT_S3_*); wins over cloud"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vakt.hub.db import Base, UTCDateTime, utcnow
@@ -46,6 +46,10 @@ class Camera(Base):
     retention_days: Mapped[int] = mapped_column(default=7)
     retention_max_mb: Mapped[int | None] = mapped_column(default=None)
     emulated: Mapped[bool] = mapped_column(default=False)
+    # Image Encryption (C6): footage for the cloud is sealed to this camera's key (vakt.media.encryption)
+    image_encryption: Mapped[bool] = mapped_column(default=False)
+    # CameraKey JSON: the public key and the private key wrapped by the password (never the password)
+    encryption_key: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -67,6 +71,12 @@ class Segment(Base):
     has_motion: Mapped[bool] = mapped_column(default=False)
     has_event: Mapped[bool] = mapped_column(default=False)
     uploaded: Mapped[bool] = mapped_column(default=False)
+    # The cloud tier's copy (C7.1): its object key and size; sealed: encrypted to the camera's key (C6)
+    cloud_key: Mapped[str | None] = mapped_column(String(600), default=None)
+    cloud_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sealed: Mapped[bool] = mapped_column(default=False)
+    # False once local retention deleted the file: the segment is then served from the cloud copy
+    local: Mapped[bool] = mapped_column(default=True)
     # Why the start-up check found the file damaged or missing (None: whole); shown as a gap, never served.
     damage: Mapped[str | None] = mapped_column(String(300), default=None)
 
@@ -82,3 +92,16 @@ class StreamGap(Base):
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     reason: Mapped[str] = mapped_column(String(200), default="stream lost")
+
+
+class CloudUpload(Base):
+    """The resume cursor of one multipart upload to the S3 tier (C10.1), saved after every part."""
+
+    __tablename__ = "cloud_uploads"
+
+    key: Mapped[str] = mapped_column(String(700), primary_key=True)
+    upload_id: Mapped[str] = mapped_column(String(1024))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    parts: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[number, etag], ...]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -169,6 +169,10 @@ class CameraOut(BaseModel):
     )
     codec: str | None
     permissions: list[Permission]
+    cloud_error: str | None = Field(
+        None, description="why uploads to the cloud tier wait (C10.1); local recording goes on meanwhile"
+    )
+    image_encryption: bool = Field(False, description="Image Encryption (C6): footage needs the password")
 
 
 async def _camera(session: DbSession, device_id: int) -> Camera:
@@ -203,6 +207,8 @@ def camera_out(access: DeviceAccess, camera: Camera, supervisor: CameraSuperviso
         stream_error=pipe.ingest.gave_up if pipe else None,
         codec=pipe.live.codec if pipe else None,
         permissions=sorted(access.permissions),
+        cloud_error=supervisor.uploader.last_error if supervisor.uploader else None,
+        image_encryption=camera.image_encryption,
     )
 
 

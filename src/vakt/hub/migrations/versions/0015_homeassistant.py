@@ -14,7 +14,7 @@ from alembic import op
 import vakt.hub.db
 
 revision: str = "0015_homeassistant"
-down_revision: str | Sequence[str] | None = "0010_sign_in_hardening"
+down_revision: str | Sequence[str] | None = "0014_cloud_tier"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

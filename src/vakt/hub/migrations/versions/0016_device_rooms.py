@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_device_rooms"
-down_revision: str | Sequence[str] | None = "0010_sign_in_hardening"
+down_revision: str | Sequence[str] | None = "0015_homeassistant"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
