@@ -39,10 +39,10 @@ from vakt.hub.models.cameras import Camera
 from vakt.hub.models.devices import Device
 from vakt.hub.models.users import User
 from vakt.hub.permissions import DeviceAccess, resolve_access
+from vakt.hub.routers.cameras import live_snapshot
 from vakt.hub.secretbox import SecretBox
 from vakt.hub.settings import HubSettings
 from vakt.lock import EventType
-from vakt.media.clips import NoFootage, decode_fragment_jpeg
 from vakt.protocol import Event
 
 log = logging.getLogger(__name__)
@@ -217,14 +217,7 @@ async def camera_image(
     if device is None or device.kind != "camera" or image_encrypted(device):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this image link is unknown or expired")
     supervisor: CameraSupervisor | None = getattr(request.app.state, "cameras", None)
-    pipe = None if supervisor is None else supervisor.pipelines.get(device.id)
-    if pipe is None or pipe.live.init is None or pipe.live.latest_keyframe is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the camera is not streaming")
-    try:
-        jpeg = await asyncio.to_thread(decode_fragment_jpeg, pipe.live.init, pipe.live.latest_keyframe)
-    except NoFootage as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    return await live_snapshot(supervisor, device.id)
 
 
 # -- proactive events ------------------------------------------------------------------------------------

@@ -330,7 +330,12 @@ async def set_definition(
 @router.get("/{device_id}/snapshot", response_class=Response, responses=errors(503))
 async def snapshot(access: LiveAccess, supervisor: Supervisor) -> Response:
     """C5.1: the latest keyframe of the live stream as JPEG."""
-    pipe = supervisor.pipelines.get(access.device.id)
+    return await live_snapshot(supervisor, access.device.id)
+
+
+async def live_snapshot(supervisor: CameraSupervisor | None, device_id: int) -> Response:
+    """The latest keyframe of a camera's live stream as JPEG (503 while it is not streaming)."""
+    pipe = None if supervisor is None else supervisor.pipelines.get(device_id)
     if pipe is None or pipe.live.init is None or pipe.live.latest_keyframe is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the camera is not streaming")
     try:
