@@ -11,9 +11,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 
 from tests.browser.conftest import PASSWORD, System, new_page, require
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # run last: Playwright keeps a loop running
 REDIRECT = "https://layla.amazon.com/api/skill/link/M2BROWSER"
 
 
