@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
+from vakt.broker import mosquitto as mosquitto_config
 from vakt.broker.accounts import BrokerAccounts
 from vakt.broker.embedded import free_port
 from vakt.broker.mosquitto import write_mosquitto_files
@@ -46,6 +47,17 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
         pytest.skip("mosquitto is not installed")
     directory = tmp_path_factory.mktemp("mosquitto")
     port = free_port()
+    # Shared by hundreds of tests, each leaving a hub session behind: unbounded persistent queues for all
+    # of them slow this broker to a crawl. The production config (persistence, no queue limit) is used
+    # by tests/faults, each with a broker of its own.
+    patch = pytest.MonkeyPatch()
+    patch.setattr(mosquitto_config, "MAX_QUEUED_MESSAGES", 1000)
+    production = mosquitto_config.render_config
+    patch.setattr(
+        mosquitto_config,
+        "render_config",
+        lambda *a, **k: production(*a, **k).replace("persistence true", "persistence false"),
+    )
     accounts = BrokerAccounts.create(HUB_PASSWORD)
     accounts_file = directory / "accounts.json"
     accounts.save(accounts_file)
@@ -66,6 +78,7 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     yield Mosquitto(port, directory, pid_file, accounts_file)
     process.terminate()
     process.wait(10)
+    patch.undo()
 
 
 @pytest.fixture(scope="session")

@@ -304,9 +304,10 @@ class DeviceClient:
             await asyncio.wait({publish, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
+            acknowledged = publish.done() and not publish.cancelled()
             if not publish.done():
-                publish.cancel()
-        if publish.cancelled():
+                publish.cancel()  # a cancelled task is done only once it has run: never read its result
+        if not acknowledged:
             raise DeviceOffline(f"event {event.id}: connection lost before the broker acknowledged it")
         try:
             publish.result()
