@@ -24,6 +24,7 @@ from vakt.broker import mosquitto as mosquitto_config
 from vakt.broker.accounts import BrokerAccounts
 from vakt.broker.embedded import free_port
 from vakt.broker.mosquitto import write_mosquitto_files
+from vakt.hub import broker_sync
 from vakt.hub.app import create_app
 from vakt.hub.settings import HubSettings
 from vakt.protocol import DeviceLabel
@@ -40,6 +41,19 @@ class Mosquitto:
     accounts_file: Path
 
 
+def _shared_broker_files(
+    accounts: BrokerAccounts, directory: Path, port: int, *args: Any, **kwargs: Any
+) -> Path:
+    conf = write_mosquitto_files(accounts, directory, port, *args, **kwargs)
+    text = conf.read_text().replace("persistence true", "persistence false")
+    conf.write_text(
+        text.replace(
+            f"max_queued_messages {mosquitto_config.MAX_QUEUED_MESSAGES}", "max_queued_messages 1000"
+        )
+    )
+    return conf
+
+
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     """A private Mosquitto on a free port; the hub regenerates its passwd/ACL and SIGHUPs it (A2)."""
@@ -51,17 +65,11 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     # of them slow this broker to a crawl. The production config (persistence, no queue limit) is used
     # by tests/faults, each with a broker of its own.
     patch = pytest.MonkeyPatch()
-    patch.setattr(mosquitto_config, "MAX_QUEUED_MESSAGES", 1000)
-    production = mosquitto_config.render_config
-    patch.setattr(
-        mosquitto_config,
-        "render_config",
-        lambda *a, **k: production(*a, **k).replace("persistence true", "persistence false"),
-    )
+    patch.setattr(broker_sync, "write_mosquitto_files", _shared_broker_files)
     accounts = BrokerAccounts.create(HUB_PASSWORD)
     accounts_file = directory / "accounts.json"
     accounts.save(accounts_file)
-    conf = write_mosquitto_files(accounts, directory, port)
+    conf = _shared_broker_files(accounts, directory, port)
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     pid_file = directory / "mosquitto.pid"
