@@ -54,7 +54,7 @@ def _shared_broker_files(
     return conf
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # a fresh broker per module: sessions left behind do not pile up
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     """A private Mosquitto on a free port; the hub regenerates its passwd/ACL and SIGHUPs it (A2)."""
     if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
